@@ -1,0 +1,65 @@
+/// Elementwise kernels on raw buffers. Plain loops over unsafe pointers: the optimiser vectorises
+/// simple maps (see the engine spike); big buffers are split over the cores.
+enum Elementwise {
+    static let grain = 1 << 15
+
+    /// out[i] = f(a[i])
+    @inline(__always)
+    static func map(_ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ n: Int,
+                    _ f: @escaping @Sendable (Float) -> Float) {
+        let o = UnsafeSendable(out), x = UnsafeSendable(a)
+        parallelFor(n, grain: grain) { r in
+            let o = o.value, x = x.value
+            for i in r { o[i] = f(x[i]) }
+        }
+    }
+
+    /// out[i] = f(a[i], b[i])
+    @inline(__always)
+    static func zip(_ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int,
+                    _ f: @escaping @Sendable (Float, Float) -> Float) {
+        let o = UnsafeSendable(out), x = UnsafeSendable(a), y = UnsafeSendable(b)
+        parallelFor(n, grain: grain) { r in
+            let o = o.value, x = x.value, y = y.value
+            for i in r { o[i] = f(x[i], y[i]) }
+        }
+    }
+
+    /// out[i] = f(a[i], b[i], c[i])
+    @inline(__always)
+    static func zip3(_ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
+                     _ c: UnsafePointer<Float>, _ n: Int, _ f: @escaping @Sendable (Float, Float, Float) -> Float) {
+        let o = UnsafeSendable(out), x = UnsafeSendable(a), y = UnsafeSendable(b), z = UnsafeSendable(c)
+        parallelFor(n, grain: grain) { r in
+            let o = o.value, x = x.value, y = y.value, z = z.value
+            for i in r { o[i] = f(x[i], y[i], z[i]) }
+        }
+    }
+
+    /// Sum of n floats with several accumulators (a single accumulator is latency-bound, ~8× slower).
+    static func sum(_ a: UnsafePointer<Float>, _ n: Int) -> Float {
+        var acc = SIMD8<Float>()
+        var i = 0
+        while i + 8 <= n {
+            acc += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self)
+            i += 8
+        }
+        var s = acc.sum()
+        while i < n { s += a[i]; i += 1 }
+        return s
+    }
+
+    /// Dot product of n floats.
+    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+        var acc = SIMD8<Float>()
+        var i = 0
+        while i + 8 <= n {
+            acc += UnsafeRawPointer(a + i).loadUnaligned(as: SIMD8<Float>.self)
+                * UnsafeRawPointer(b + i).loadUnaligned(as: SIMD8<Float>.self)
+            i += 8
+        }
+        var s = acc.sum()
+        while i < n { s += a[i] * b[i]; i += 1 }
+        return s
+    }
+}

@@ -1,0 +1,35 @@
+/// Weight initialisers with PyTorch's formulas.
+public enum Init {
+    /// Kaiming (He) normal: N(0, 2/fan) with fan = fan_out (`mode='fan_out'`, ReLU gain √2), as the
+    /// reference DeepIPR initialises conv weights. fan_out of OIHW weights is O·KH·KW.
+    public static func kaimingNormalFanOut(_ w: Tensor, rng: inout RNG) {
+        let fanOut = w.shape[0] * w.shape[2...].reduce(1, *)
+        let std = (2 / Float(fanOut)).squareRoot()
+        for i in 0..<w.count { w.pointer[i] = std * rng.normal() }
+    }
+
+    /// PyTorch's default Conv/Linear weight init: kaiming_uniform(a = √5), i.e. U(−1/√fan_in, 1/√fan_in).
+    public static func defaultWeight(_ w: Tensor, rng: inout RNG) {
+        uniform(w, bound: 1 / Float(fanIn(w)).squareRoot(), rng: &rng)
+    }
+
+    /// PyTorch's default Conv/Linear bias init: U(−1/√fan_in, 1/√fan_in) of the layer's weight.
+    public static func defaultBias(_ b: Tensor, weight: Tensor, rng: inout RNG) {
+        uniform(b, bound: 1 / Float(fanIn(weight)).squareRoot(), rng: &rng)
+    }
+
+    /// fan_in of an OIHW or [out, in] weight: I·KH·KW.
+    public static func fanIn(_ w: Tensor) -> Int { w.shape[1...].reduce(1, *) }
+
+    static func uniform(_ t: Tensor, bound: Float, rng: inout RNG) {
+        for i in 0..<t.count { t.pointer[i] = rng.uniform(-bound, bound) }
+    }
+}
+
+extension Tensor {
+    /// A new leaf parameter (requires grad).
+    public static func parameter(_ t: Tensor) -> Tensor {
+        t.requiresGrad = true
+        return t
+    }
+}

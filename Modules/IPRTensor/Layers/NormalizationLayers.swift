@@ -1,0 +1,76 @@
+/// Batch normalisation (PyTorch `nn.BatchNorm2d`): affine `weight`/`bias` (optional), buffers
+/// `running_mean`, `running_var`, `num_batches_tracked`; momentum 0.1, eps 1e-5 by default.
+public final class BatchNorm2d: Layer {
+    public let weight: Tensor?, bias: Tensor?
+    public let runningMean: Tensor, runningVar: Tensor
+    public let numBatchesTracked = CounterBuffer()
+    public let momentum: Float, eps: Float
+
+    public init(_ channels: Int, eps: Float = 1e-5, momentum: Float = 0.1, affine: Bool = true) {
+        weight = affine ? .parameter(.ones([channels])) : nil
+        bias = affine ? .parameter(.zeros([channels])) : nil
+        runningMean = .zeros([channels])
+        runningVar = .ones([channels])
+        self.eps = eps
+        self.momentum = momentum
+    }
+
+    public func visit(_ v: inout StateVisitor) {
+        v.param("weight", weight)
+        v.param("bias", bias)
+        v.buffer("running_mean", runningMean)
+        v.buffer("running_var", runningVar)
+        v.counter("num_batches_tracked", numBatchesTracked)
+    }
+
+    public func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor {
+        if context.training { numBatchesTracked.value += 1 }
+        return batchNorm(x, runningMean: runningMean, runningVar: runningVar, weight: weight, bias: bias,
+                         training: context.training, momentum: momentum, eps: eps)
+    }
+}
+
+/// Group normalisation (PyTorch `nn.GroupNorm`), affine by default.
+public final class GroupNorm: Layer {
+    public let groups: Int
+    public let weight: Tensor?, bias: Tensor?
+    public let eps: Float
+
+    public init(groups: Int, channels: Int, eps: Float = 1e-5, affine: Bool = true) {
+        precondition(groups > 0 && channels % groups == 0, "GroupNorm: \(channels) channels into \(groups) groups")
+        self.groups = groups
+        weight = affine ? .parameter(.ones([channels])) : nil
+        bias = affine ? .parameter(.zeros([channels])) : nil
+        self.eps = eps
+    }
+
+    public func visit(_ v: inout StateVisitor) {
+        v.param("weight", weight)
+        v.param("bias", bias)
+    }
+
+    public func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor {
+        groupNorm(x, groups: groups, weight: weight, bias: bias, eps: eps)
+    }
+}
+
+/// Instance normalisation (PyTorch `nn.InstanceNorm2d`: no affine and no running statistics by default).
+public final class InstanceNorm2d: Layer {
+    public let weight: Tensor?, bias: Tensor?
+    public let eps: Float
+
+    public init(_ channels: Int, eps: Float = 1e-5, affine: Bool = false) {
+        weight = affine ? .parameter(.ones([channels])) : nil
+        bias = affine ? .parameter(.zeros([channels])) : nil
+        self.eps = eps
+    }
+
+    public func visit(_ v: inout StateVisitor) {
+        v.param("weight", weight)
+        v.param("bias", bias)
+    }
+
+    public func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor {
+        instanceNorm(x, weight: weight, bias: bias, eps: eps)
+    }
+}

@@ -1,0 +1,98 @@
+/// What a forward pass needs besides its input: training or evaluation, and which of a layer's
+/// alternative paths to run. Passed explicitly through `forward`, never held in global state.
+public struct ForwardContext: Sendable, Equatable {
+    /// Training mode: batch statistics in batch norm, dropout active.
+    public var training: Bool
+    /// Which forward path layers with several run (0: the default/public path; passport layers
+    /// use 1 for their private path).
+    public var path: Int
+
+    public init(training: Bool, path: Int = 0) { self.training = training; self.path = path }
+    /// Training on the default path.
+    public static let train = ForwardContext(training: true)
+    /// Evaluation on the default path.
+    public static let eval = ForwardContext(training: false)
+}
+
+/// An integer counter stored in a state dict as I64 (BatchNorm's `num_batches_tracked`).
+public final class CounterBuffer: @unchecked Sendable {
+    public var value: Int64
+    public init(_ value: Int64 = 0) { self.value = value }
+}
+
+/// A named element of a module's state, as PyTorch lists it in `state_dict()`.
+public enum StateEntry {
+    case parameter(Tensor)
+    case buffer(Tensor, persistent: Bool)
+    case counter(CounterBuffer)
+}
+
+/// Collects a module tree's state under PyTorch state-dict names (`features.0.conv.weight`).
+public struct StateVisitor {
+    public private(set) var entries: [(name: String, entry: StateEntry)] = []
+    private var prefix = ""
+
+    public init() {}
+
+    /// A learnable parameter (absent optional parameters are skipped, as in PyTorch).
+    public mutating func param(_ name: String, _ t: Tensor?) {
+        if let t { entries.append((prefix + name, .parameter(t))) }
+    }
+    /// A buffer: saved in the state dict when persistent, never updated by optimisers.
+    public mutating func buffer(_ name: String, _ t: Tensor?, persistent: Bool = true) {
+        if let t { entries.append((prefix + name, .buffer(t, persistent: persistent))) }
+    }
+    /// An integer counter buffer.
+    public mutating func counter(_ name: String, _ c: CounterBuffer?) {
+        if let c { entries.append((prefix + name, .counter(c))) }
+    }
+    /// A child module whose entries are prefixed with `name.`.
+    public mutating func child(_ name: String, _ m: (any Module)?) {
+        guard let m else { return }
+        let saved = prefix
+        prefix += name + "."
+        m.visit(&self)
+        prefix = saved
+    }
+}
+
+/// A network component: lists its parameters, buffers and children once in `visit`, under the
+/// names PyTorch would give them; everything else (state dicts, parameter lists) derives from it.
+public protocol Module: AnyObject {
+    func visit(_ v: inout StateVisitor)
+}
+
+/// A module with a single-tensor forward pass.
+public protocol Layer: Module {
+    func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor
+}
+
+extension Layer {
+    /// `forward`, in evaluation mode unless told otherwise.
+    public func callAsFunction(_ x: Tensor, _ context: ForwardContext = .eval) -> Tensor { forward(x, context) }
+}
+
+extension Module {
+    /// All state entries in PyTorch's `state_dict()` order (own parameters, buffers, then children).
+    public var stateEntries: [(name: String, entry: StateEntry)] {
+        var v = StateVisitor()
+        visit(&v)
+        return v.entries
+    }
+
+    /// Named learnable parameters, in order.
+    public func namedParameters() -> [(name: String, tensor: Tensor)] {
+        stateEntries.compactMap { e in if case .parameter(let t) = e.entry { return (e.name, t) } else { return nil } }
+    }
+
+    /// Learnable parameters that currently require gradients (frozen ones are left out).
+    public func trainableParameters() -> [Tensor] { namedParameters().map(\.tensor).filter(\.requiresGrad) }
+
+    /// Freezes (or unfreezes) every parameter whose name passes `filter`.
+    public func setRequiresGrad(_ flag: Bool, where filter: (String) -> Bool = { _ in true }) {
+        for (name, t) in namedParameters() where filter(name) { t.requiresGrad = flag }
+    }
+
+    /// Clears every parameter's gradient.
+    public func zeroGrad() { for (_, t) in namedParameters() { t.grad = nil } }
+}

@@ -1,0 +1,86 @@
+// iprbench: engine micro-benchmarks, printed as one JSON object per line so `Tools/bench/run`
+// can interleave them with the PyTorch baseline (`Tools/bench/torch_bench.py`) and compare medians.
+//
+//   iprbench conv  [--reps N] [--batch N]   forward+backward of each AlexNet-CIFAR conv shape
+//   iprbench stack [--reps N] [--batch N]   the AlexNet-CIFAR conv→BN→ReLU→pool feature stack, fwd+bwd
+//   iprbench info                           BLAS kernel, threads, convolution kernels
+import Foundation
+import IPRTensor
+
+BLASInfo.preferFastKernel()
+
+struct ConvShape { let name: String; let c, oc, k, pad, hw: Int }
+/// AlexNet for 32×32 inputs (SPEC.md §6): conv1 at 32×32, conv2 at 16×16, conv3–5 at 8×8.
+let alexnetConvs = [
+    ConvShape(name: "conv1 3→64 k5 32×32", c: 3, oc: 64, k: 5, pad: 2, hw: 32),
+    ConvShape(name: "conv2 64→192 k5 16×16", c: 64, oc: 192, k: 5, pad: 2, hw: 16),
+    ConvShape(name: "conv3 192→384 k3 8×8", c: 192, oc: 384, k: 3, pad: 1, hw: 8),
+    ConvShape(name: "conv4 384→256 k3 8×8", c: 384, oc: 256, k: 3, pad: 1, hw: 8),
+    ConvShape(name: "conv5 256→256 k3 8×8", c: 256, oc: 256, k: 3, pad: 1, hw: 8),
+]
+
+func option(_ name: String, default value: Int) -> Int {
+    let args = CommandLine.arguments
+    guard let i = args.firstIndex(of: name), i + 1 < args.count, let v = Int(args[i + 1]) else { return value }
+    return v
+}
+
+func median(_ xs: [Double]) -> Double { let s = xs.sorted(); return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2 }
+
+/// Median wall time in ms of `body` over `reps` runs after one warm-up.
+func measure(reps: Int, _ body: () -> Void) -> (median: Double, samples: [Double]) {
+    body()
+    var samples: [Double] = []
+    for _ in 0..<reps {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        body()
+        samples.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+    }
+    return (median(samples), samples)
+}
+
+func emit(_ fields: [String: Any]) {
+    let data = try! JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
+    print(String(decoding: data, as: UTF8.self))
+}
+
+let command = CommandLine.arguments.dropFirst().first ?? "info"
+let reps = option("--reps", default: 10), batch = option("--batch", default: 64)
+var rng = RNG(seed: 0)
+
+switch command {
+case "info":
+    emit(["engine": "swift", "blas_core": BLASInfo.coreName, "blas_threads": BLASInfo.threads,
+          "conv_kernels": Convolution.kernels.name, "threads": Parallelism.threads])
+case "conv":
+    for s in alexnetConvs {
+        let x = Tensor.normal([batch, s.c, s.hw, s.hw], rng: &rng)
+        let conv = Conv2d(s.c, s.oc, kernel: s.k, padding: s.pad, rng: &rng)
+        x.requiresGrad = true
+        let gy = Tensor.normal([batch, s.oc, s.hw, s.hw], rng: &rng)
+        let r = measure(reps: reps) {
+            let y = conv(x, .train)
+            y.backward(gy)
+        }
+        let flops = 3 * ConvGeometry(n: batch, c: s.c, h: s.hw, w: s.hw, oc: s.oc, kh: s.k, kw: s.k, padH: s.pad, padW: s.pad).flops
+        emit(["engine": "swift", "bench": "conv", "name": s.name, "median_ms": r.median, "samples_ms": r.samples,
+              "gflops": flops / r.median / 1e6])
+    }
+case "stack":
+    var layers: [any Layer] = []
+    for (i, s) in alexnetConvs.enumerated() {
+        layers += [Conv2d(s.c, s.oc, kernel: s.k, padding: s.pad, bias: false, rng: &rng), BatchNorm2d(s.oc), ReLU()]
+        if i == 0 || i == 1 || i == 4 { layers.append(MaxPool2d(kernel: 2)) }
+    }
+    let net = Sequential(layers)
+    let x = Tensor.normal([batch, 3, 32, 32], rng: &rng)
+    let r = measure(reps: reps) {
+        let y = net(x, .train)
+        y.sum().backward()
+    }
+    emit(["engine": "swift", "bench": "stack", "name": "AlexNet conv→BN→ReLU→pool stack", "median_ms": r.median,
+          "samples_ms": r.samples])
+default:
+    FileHandle.standardError.write(Data("usage: iprbench info | conv | stack [--reps N] [--batch N]\n".utf8))
+    exit(2)
+}

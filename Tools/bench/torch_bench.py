@@ -1,0 +1,81 @@
+"""PyTorch CPU baseline for Tools/bench: the same shapes and passes as `iprbench`, same JSON lines.
+
+Run by Tools/bench/run (needs torch in .venv: python3 -m venv .venv && .venv/bin/pip install torch==2.13.0 numpy).
+Two threads, as the engine uses on this 2-core machine.
+"""
+import json
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+torch.set_num_threads(2)
+torch.manual_seed(0)
+
+ALEXNET_CONVS = [
+    ("conv1 3→64 k5 32×32", 3, 64, 5, 2, 32),
+    ("conv2 64→192 k5 16×16", 64, 192, 5, 2, 16),
+    ("conv3 192→384 k3 8×8", 192, 384, 3, 1, 8),
+    ("conv4 384→256 k3 8×8", 384, 256, 3, 1, 8),
+    ("conv5 256→256 k3 8×8", 256, 256, 3, 1, 8),
+]
+
+
+def option(name, default):
+    args = sys.argv
+    return int(args[args.index(name) + 1]) if name in args else default
+
+
+def measure(reps, body):
+    body()
+    samples = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        body()
+        samples.append((time.perf_counter() - t0) * 1e3)
+    s = sorted(samples)
+    n = len(s)
+    return (s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2), samples
+
+
+def emit(**fields):
+    print(json.dumps(fields, sort_keys=True, ensure_ascii=False), flush=True)
+
+
+command = sys.argv[1] if len(sys.argv) > 1 else "info"
+reps, batch = option("--reps", 10), option("--batch", 64)
+
+if command == "info":
+    emit(engine="torch", version=torch.__version__, threads=torch.get_num_threads())
+elif command == "conv":
+    for name, c, oc, k, pad, hw in ALEXNET_CONVS:
+        x = torch.randn(batch, c, hw, hw, requires_grad=True)
+        conv = torch.nn.Conv2d(c, oc, k, padding=pad)
+        gy = torch.randn(batch, oc, hw, hw)
+
+        def step():
+            x.grad = None
+            conv.zero_grad(set_to_none=True)
+            conv(x).backward(gy)
+
+        med, samples = measure(reps, step)
+        flops = 3 * 2 * batch * oc * hw * hw * c * k * k
+        emit(engine="torch", bench="conv", name=name, median_ms=med, samples_ms=samples, gflops=flops / med / 1e6)
+elif command == "stack":
+    layers = []
+    for i, (_, c, oc, k, pad, _) in enumerate(ALEXNET_CONVS):
+        layers += [torch.nn.Conv2d(c, oc, k, padding=pad, bias=False), torch.nn.BatchNorm2d(oc), torch.nn.ReLU()]
+        if i in (0, 1, 4):
+            layers.append(torch.nn.MaxPool2d(2))
+    net = torch.nn.Sequential(*layers).train()
+    x = torch.randn(batch, 3, 32, 32)
+
+    def step():
+        net.zero_grad(set_to_none=True)
+        net(x).sum().backward()
+
+    med, samples = measure(reps, step)
+    emit(engine="torch", bench="stack", name="AlexNet conv→BN→ReLU→pool stack", median_ms=med, samples_ms=samples)
+else:
+    sys.exit("usage: torch_bench.py info | conv | stack [--reps N] [--batch N]")
