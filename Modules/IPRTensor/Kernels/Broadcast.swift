@@ -3,6 +3,7 @@
 /// Adjacent dimensions with the same broadcast pattern are merged first, so the common
 /// `[N, C, H, W] ∘ [1, C, 1, 1]` becomes `[N, C, H·W]` with a contiguous inner loop.
 enum Broadcast {
+    @inline(__always)
     static func apply(_ out: UnsafeMutablePointer<Float>, _ outShape: [Int],
                       _ a: UnsafePointer<Float>, _ aShape: [Int],
                       _ b: UnsafePointer<Float>, _ bShape: [Int],

@@ -6,7 +6,7 @@ enum Elementwise {
     /// out[i] = f(a[i])
     @inline(__always)
     static func map(_ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ n: Int,
-                    _ f: @escaping @Sendable (Float) -> Float) {
+                    _ f: @Sendable (Float) -> Float) {
         let o = UnsafeSendable(out), x = UnsafeSendable(a)
         parallelFor(n, grain: grain) { r in
             let o = o.value, x = x.value
@@ -17,7 +17,7 @@ enum Elementwise {
     /// out[i] = f(a[i], b[i])
     @inline(__always)
     static func zip(_ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int,
-                    _ f: @escaping @Sendable (Float, Float) -> Float) {
+                    _ f: @Sendable (Float, Float) -> Float) {
         let o = UnsafeSendable(out), x = UnsafeSendable(a), y = UnsafeSendable(b)
         parallelFor(n, grain: grain) { r in
             let o = o.value, x = x.value, y = y.value
@@ -28,7 +28,7 @@ enum Elementwise {
     /// out[i] = f(a[i], b[i], c[i])
     @inline(__always)
     static func zip3(_ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
-                     _ c: UnsafePointer<Float>, _ n: Int, _ f: @escaping @Sendable (Float, Float, Float) -> Float) {
+                     _ c: UnsafePointer<Float>, _ n: Int, _ f: @Sendable (Float, Float, Float) -> Float) {
         let o = UnsafeSendable(out), x = UnsafeSendable(a), y = UnsafeSendable(b), z = UnsafeSendable(c)
         parallelFor(n, grain: grain) { r in
             let o = o.value, x = x.value, y = y.value, z = z.value

@@ -4,6 +4,7 @@ import Dispatch
 ///
 /// `grain` is the smallest number of items a chunk should hold; below `2 * grain` the loop runs
 /// inline (a launch costs ~0.35 µs, and small loops lose to cache effects; see the engine spike).
+@inline(__always)
 public func parallelFor(_ count: Int, grain: Int = 1, _ body: @Sendable (Range<Int>) -> Void) {
     let chunks = min(Parallelism.threads, count / max(grain, 1))
     if chunks <= 1 { if count > 0 { body(0..<count) }; return }

@@ -2,6 +2,7 @@
 // down to each input's shape.
 
 extension Tensor {
+    @inline(__always)
     static func binary(_ a: Tensor, _ b: Tensor, _ name: String,
                        _ f: @escaping @Sendable (Float, Float) -> Float,
                        _ rule: @escaping (Tensor) -> [Tensor?]) -> Tensor {

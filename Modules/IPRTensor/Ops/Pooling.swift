@@ -16,6 +16,21 @@ public func maxPool2d(_ x: Tensor, kernel: Int, stride: Int? = nil, padding: Int
     parallelFor(n * c, grain: 8) { r in
         for plane in r {
             let src = xi.value + plane * h * w, dst = o.value + plane * oh * ow, idx = am.value + plane * oh * ow
+            if padding == 0 && kernel == 2 {
+                // AlexNet's and most CNNs' pool: a branch-light 2×2 window.
+                for oy in 0..<oh {
+                    let r0 = src + oy * s * w, r1 = r0 + w
+                    for ox in 0..<ow {
+                        let x0 = ox * s
+                        var best = r0[x0], bi = oy * s * w + x0
+                        if r0[x0 + 1] > best || r0[x0 + 1].isNaN { best = r0[x0 + 1]; bi = oy * s * w + x0 + 1 }
+                        if r1[x0] > best || r1[x0].isNaN { best = r1[x0]; bi = (oy * s + 1) * w + x0 }
+                        if r1[x0 + 1] > best || r1[x0 + 1].isNaN { best = r1[x0 + 1]; bi = (oy * s + 1) * w + x0 + 1 }
+                        dst[oy * ow + ox] = best; idx[oy * ow + ox] = Int32(bi)
+                    }
+                }
+                continue
+            }
             for oy in 0..<oh { for ox in 0..<ow {
                 var best = -Float.infinity, bi: Int32 = -1
                 let y0 = oy * s - padding, x0 = ox * s - padding

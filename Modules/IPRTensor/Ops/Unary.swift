@@ -4,12 +4,14 @@ import Glibc
 
 extension Tensor {
     /// Applies `f` elementwise, recording `rule(g)` as the input gradient.
+    @inline(__always)
     func unary(_ name: String, _ f: @escaping @Sendable (Float) -> Float, _ rule: @escaping (Tensor) -> Tensor?) -> Tensor {
         unaryWithOutput(name, f) { g, _ in rule(g) }
     }
 
     /// Like `unary`, with the rule also given the output (rebuilt from its storage: capturing the
     /// output tensor itself would make a reference cycle through its own grad function).
+    @inline(__always)
     func unaryWithOutput(_ name: String, _ f: @escaping @Sendable (Float) -> Float,
                          _ rule: @escaping (_ g: Tensor, _ y: Tensor) -> Tensor?) -> Tensor {
         let out = Tensor(uninitialized: shape)
@@ -19,6 +21,7 @@ extension Tensor {
     }
 
     /// Elementwise map of two same-shape tensors, outside the graph (for backward rules).
+    @inline(__always)
     func zipMap(_ other: Tensor, _ f: @escaping @Sendable (Float, Float) -> Float) -> Tensor {
         precondition(shape == other.shape, "zipMap: \(shape) vs \(other.shape)")
         let out = Tensor(uninitialized: shape)

@@ -80,7 +80,34 @@ case "stack":
     }
     emit(["engine": "swift", "bench": "stack", "name": "AlexNet conv→BN→ReLU→pool stack", "median_ms": r.median,
           "samples_ms": r.samples])
+case "ops":
+    // Memory-bound ops at the size of AlexNet's first activation (64×64×32×32 floats).
+    let x = Tensor.normal([batch, 64, 32, 32], rng: &rng), y = Tensor.normal([batch, 64, 32, 32], rng: &rng)
+    let bnW = Tensor.ones([64]), bnB = Tensor.zeros([64])
+    let cases: [(String, () -> Void)] = [
+        ("relu", { _ = noGrad { x.relu() } }),
+        ("add", { _ = noGrad { x + y } }),
+        ("add channel bias", { _ = noGrad { x + bnB.reshape([1, 64, 1, 1]) } }),
+        ("sum", { _ = noGrad { x.sum() } }),
+        ("batchnorm train fwd", { _ = noGrad { batchNorm(x, runningMean: nil, runningVar: nil, weight: bnW, bias: bnB, training: true) } }),
+        ("maxpool2 fwd", { _ = noGrad { maxPool2d(x, kernel: 2) } }),
+        ("relu fwd+bwd", { x.requiresGrad = true; x.relu().backward(y); x.requiresGrad = false; x.grad = nil }),
+        ("batchnorm fwd+bwd", { x.requiresGrad = true; batchNorm(x, runningMean: nil, runningVar: nil, weight: bnW, bias: bnB, training: true).backward(y); x.requiresGrad = false; x.grad = nil }),
+        ("maxpool fwd+bwd", { x.requiresGrad = true; maxPool2d(x, kernel: 2).backward(Tensor.ones([batch, 64, 16, 16])); x.requiresGrad = false; x.grad = nil }),
+    ]
+    for (name, body) in cases {
+        let r = measure(reps: reps, body)
+        emit(["engine": "swift", "bench": "ops", "name": name, "median_ms": r.median, "samples_ms": r.samples])
+    }
+case "gemm":
+    // The conv-shaped GEMM where OpenBLAS kernel choice matters most (notes/engine-spike.md).
+    for (m, n, k) in [(192, 16384, 1600), (384, 4096, 1728), (1024, 1024, 1024)] {
+        let a = Tensor.normal([m, k], rng: &rng), b = Tensor.normal([k, n], rng: &rng)
+        let r = measure(reps: reps) { _ = noGrad { a.matmul(b) } }
+        emit(["engine": "swift", "bench": "gemm", "name": "sgemm \(m)×\(n)×\(k)", "median_ms": r.median,
+              "samples_ms": r.samples, "gflops": 2 * Double(m * n * k) / r.median / 1e6, "blas_core": BLASInfo.coreName])
+    }
 default:
-    FileHandle.standardError.write(Data("usage: iprbench info | conv | stack [--reps N] [--batch N]\n".utf8))
+    FileHandle.standardError.write(Data("usage: iprbench info | conv | stack | gemm [--reps N] [--batch N]\n".utf8))
     exit(2)
 }
