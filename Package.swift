@@ -12,14 +12,20 @@ let package = Package(
         // MARK: - System libraries
         .systemLibrary(name: "CBLAS", path: "Modules/CBLAS",
                        pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CDNNL", path: "Modules/CDNNL", providers: [.apt(["libdnnl-dev"])]),
 
         // MARK: - Libraries
-        .target(name: "IPRTensor", dependencies: ["CBLAS"], path: "Modules/IPRTensor"),
+        // oneDNN convolutions behind a small C API (cached primitives, NCHW in and out). `link "dnnl"`
+        // in CDNNL's module map only applies to Swift importers, so the C target names the library.
+        .target(name: "CConv", dependencies: ["CDNNL"], path: "Modules/CConv",
+                linkerSettings: [.linkedLibrary("dnnl")]),
+        .target(name: "IPRTensor", dependencies: ["CBLAS", "CConv"], path: "Modules/IPRTensor"),
 
         // MARK: - Tools
         .executableTarget(name: "iprbench", dependencies: ["IPRTensor"], path: "Tools/bench/Sources"),
 
         // MARK: - Tests
+        .testTarget(name: "CConvTests", dependencies: ["CConv"], path: "Tests/CConvTests"),
         .testTarget(name: "IPRTensorTests", dependencies: ["IPRTensor"], path: "Tests/IPRTensorTests"),
     ]
 )

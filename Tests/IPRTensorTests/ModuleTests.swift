@@ -131,3 +131,24 @@ import Testing
         #expect(e.code == .unknownName && e.message.contains("unknown widget 'cube'") && e.message.contains("double, square"))
     }
 }
+
+@Suite struct InitTests {
+    @Test func kaimingNormalFanOutAndPyTorchDefaults() {
+        var rng = RNG(seed: 8)
+        let w = Tensor.zeros([64, 32, 3, 3])
+        Init.kaimingNormalFanOut(w, rng: &rng)
+        let std = w.pow(2).mean().sqrt().item, expected = (2 / Float(64 * 9)).squareRoot()
+        #expect(Swift.abs(std - expected) / expected < 0.03)
+        let conv = Conv2d(32, 16, kernel: 3, rng: &rng)
+        let bound = 1 / Float(32 * 9).squareRoot()
+        #expect(conv.weight.array.allSatisfy { Swift.abs($0) <= bound })
+        #expect(conv.weight.array.map { Swift.abs($0) }.max()! > bound * 0.95)   // fills the interval
+        #expect(conv.bias!.array.allSatisfy { Swift.abs($0) <= bound })
+        let fc = Linear(100, 10, rng: &rng)
+        #expect(fc.weight.array.allSatisfy { Swift.abs($0) <= 0.1 })
+        var again = RNG(seed: 8)
+        let w2 = Tensor.zeros([64, 32, 3, 3])
+        Init.kaimingNormalFanOut(w2, rng: &again)
+        #expect(w2.array == w.array)
+    }
+}

@@ -11,7 +11,8 @@ import Testing
         return out
     }
 
-    @Test func conv2d() throws {
+    @Test(arguments: [OneDNNConvolution(algorithm: .direct), OneDNNConvolution(algorithm: .auto), Im2colConvolution()] as [any ConvolutionKernels])
+    func conv2d(kernels: any ConvolutionKernels) throws {
         let g = try Golden("conv2d")
         #expect(g.cases.count == 7)
         for c in g.cases {
@@ -20,12 +21,13 @@ import Testing
             let x = try g.tensor(c, "input"), w = try g.tensor(c, "weight")
             let b = hasBias ? try g.tensor(c, "bias") : nil
             let out = try run(g, c, [x, w] + (b.map { [$0] } ?? [])) {
-                IPRTensor.conv2d(x, weight: w, bias: b, stride: (s, s), padding: (pad, pad))
+                IPRTensor.conv2d(x, weight: w, bias: b, stride: (s, s), padding: (pad, pad), kernels: kernels)
             }
-            expectClose(out, try g.tensor(c, "output"), "\(c) output")
-            expectClose(x.grad, try g.tensor(c, "grad_input"), "\(c) grad_input")
-            expectClose(w.grad, try g.tensor(c, "grad_weight"), "\(c) grad_weight")
-            if let b { expectClose(b.grad, try g.tensor(c, "grad_bias"), "\(c) grad_bias") }
+            let label = "\(kernels.name) \(c)"
+            expectClose(out, try g.tensor(c, "output"), "\(label) output")
+            expectClose(x.grad, try g.tensor(c, "grad_input"), "\(label) grad_input")
+            expectClose(w.grad, try g.tensor(c, "grad_weight"), "\(label) grad_weight")
+            if let b { expectClose(b.grad, try g.tensor(c, "grad_bias"), "\(label) grad_bias") }
         }
     }
 

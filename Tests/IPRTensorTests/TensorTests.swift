@@ -143,16 +143,16 @@ import Testing
     }
 }
 
-@Suite struct BLASKernelChoiceTests {
+@Suite struct ProcessTuningTests {
     @Test func picksAFastKernelWhenOpenBLASMisdetects() {
         let sapphire = CPUInfo(vendor: "GenuineIntel", flags: ["avx2", "fma", "avx512f", "avx512bw", "avx512vl"])
         let zen4 = CPUInfo(vendor: "AuthenticAMD", flags: ["avx2", "fma", "avx512f", "avx512bw", "avx512vl"])
         let old = CPUInfo(vendor: "GenuineIntel", flags: ["sse3"])
-        #expect(BLASInfo.betterKernel(current: "Prescott", cpu: sapphire) == "SkylakeX")
-        #expect(BLASInfo.betterKernel(current: "Cooperlake", cpu: sapphire) == nil)
-        #expect(BLASInfo.betterKernel(current: "Cooperlake", cpu: zen4) == "Haswell")
-        #expect(BLASInfo.betterKernel(current: "Haswell", cpu: zen4) == nil)
-        #expect(BLASInfo.betterKernel(current: "Prescott", cpu: old) == nil)
+        #expect(ProcessTuning.betterKernel(current: "Prescott", cpu: sapphire) == "SkylakeX")
+        #expect(ProcessTuning.betterKernel(current: "Cooperlake", cpu: sapphire) == nil)
+        #expect(ProcessTuning.betterKernel(current: "Cooperlake", cpu: zen4) == "Haswell")
+        #expect(ProcessTuning.betterKernel(current: "Haswell", cpu: zen4) == nil)
+        #expect(ProcessTuning.betterKernel(current: "Prescott", cpu: old) == nil)
         #expect(CPUInfo.read().vendor.isEmpty == false)
     }
 }

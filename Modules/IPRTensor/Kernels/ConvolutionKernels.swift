@@ -27,5 +27,5 @@ public protocol ConvolutionKernels: Sendable {
 
 /// Which convolution kernels the engine uses (process-wide; set once at start-up).
 public enum Convolution {
-    nonisolated(unsafe) public static var kernels: any ConvolutionKernels = Im2colConvolution()
+    nonisolated(unsafe) public static var kernels: any ConvolutionKernels = OneDNNConvolution()
 }

@@ -1,7 +1,8 @@
 /// 2-D convolution of `x` `[N, C, H, W]` with `weight` `[OC, C, KH, KW]` and optional `bias` `[OC]`
-/// (PyTorch's `F.conv2d`, no dilation or groups), through `Convolution.kernels`.
+/// (PyTorch's `F.conv2d`, no dilation or groups), through `kernels` (default: `Convolution.kernels`).
 public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil,
-                   stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0)) -> Tensor {
+                   stride: (Int, Int) = (1, 1), padding: (Int, Int) = (0, 0),
+                   kernels: (any ConvolutionKernels)? = nil) -> Tensor {
     precondition(x.rank == 4 && weight.rank == 4 && x.shape[1] == weight.shape[1],
                  "conv2d: input \(x.shape) and weight \(weight.shape) disagree on input channels")
     let g = ConvGeometry(n: x.shape[0], c: x.shape[1], h: x.shape[2], w: x.shape[3],
@@ -9,7 +10,7 @@ public func conv2d(_ x: Tensor, weight: Tensor, bias: Tensor? = nil,
                          strideH: stride.0, strideW: stride.1, padH: padding.0, padW: padding.1)
     precondition(g.outH > 0 && g.outW > 0, "conv2d: kernel \(g.kh)×\(g.kw) larger than padded input \(g.h)×\(g.w)")
     if let bias { precondition(bias.shape == [g.oc], "conv2d: bias \(bias.shape) for \(g.oc) channels") }
-    let kernels = Convolution.kernels
+    let kernels = kernels ?? Convolution.kernels
     let out = Tensor(uninitialized: [g.n, g.oc, g.outH, g.outW])
     kernels.forward(g, dst: out.pointer, src: x.pointer, weight: weight.pointer, bias: bias?.pointer)
     let inputs = bias.map { [x, weight, $0] } ?? [x, weight]

@@ -54,6 +54,21 @@ extension Tensor {
     }
     /// max(x, 0); gradient 0 at x == 0 (PyTorch's choice).
     public func relu() -> Tensor {
-        unary("relu", { $0 > 0 ? $0 : 0 }) { g in g.zipMap(self) { d, x in x > 0 ? d : 0 } }
+        // Written out rather than through `unary`: the hottest elementwise op of every CNN, and the
+        // closure-taking helpers do not always get specialised (measured 2× slower).
+        let out = Tensor(uninitialized: shape)
+        let o = UnsafeSendable(out.pointer), x = UnsafeSendable(pointer)
+        parallelFor(count, grain: Elementwise.grain) { r in
+            for i in r { let v = x.value[i]; o.value[i] = v > 0 ? v : 0 }
+        }
+        let shape = shape, count = count
+        return Tensor.result(out, "relu", [self]) { [self] g in
+            let gx = Tensor(uninitialized: shape)
+            let d = UnsafeSendable(gx.pointer), gp = UnsafeSendable(g.pointer)
+            parallelFor(count, grain: Elementwise.grain) { r in
+                for i in r { let dy = gp.value[i]; d.value[i] = x.value[i] > 0 ? dy : 0 }
+            }
+            return [gx]
+        }
     }
 }

@@ -3,11 +3,12 @@
 //
 //   iprbench conv  [--reps N] [--batch N]   forward+backward of each AlexNet-CIFAR conv shape
 //   iprbench stack [--reps N] [--batch N]   the AlexNet-CIFAR conv→BN→ReLU→pool feature stack, fwd+bwd
+//   iprbench ops | gemm                     memory-bound ops; conv-shaped GEMMs (OpenBLAS kernel choice)
 //   iprbench info                           BLAS kernel, threads, convolution kernels
 import Foundation
 import IPRTensor
 
-BLASInfo.preferFastKernel()
+ProcessTuning.apply()
 
 struct ConvShape { let name: String; let c, oc, k, pad, hw: Int }
 /// AlexNet for 32×32 inputs (SPEC.md §6): conv1 at 32×32, conv2 at 16×16, conv3–5 at 8×8.
@@ -50,8 +51,9 @@ var rng = RNG(seed: 0)
 
 switch command {
 case "info":
+    let env = ["OPENBLAS_CORETYPE", "OMP_WAIT_POLICY", "OPENBLAS_THREAD_TIMEOUT"].map { "\($0)=\(ProcessInfo.processInfo.environment[$0] ?? "")" }
     emit(["engine": "swift", "blas_core": BLASInfo.coreName, "blas_threads": BLASInfo.threads,
-          "conv_kernels": Convolution.kernels.name, "threads": Parallelism.threads])
+          "conv_kernels": Convolution.kernels.name, "threads": Parallelism.threads, "env": env.joined(separator: " ")])
 case "conv":
     for s in alexnetConvs {
         let x = Tensor.normal([batch, s.c, s.hw, s.hw], rng: &rng)

@@ -1,0 +1,266 @@
+import CConv
+import Dispatch
+import XCTest
+
+// MARK: - Helpers
+
+/// Deterministic uniform values in [-1, 1).
+struct LCG {
+    var state: UInt64
+    init(seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 | 1 }
+    mutating func next() -> Float {
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        return Float(Int64(bitPattern: state >> 11) % 2_000_001 - 1_000_000) / 1_000_000
+    }
+    mutating func array(_ count: Int) -> [Float] { (0..<count).map { _ in next() } }
+}
+
+struct Case: CustomStringConvertible {
+    var n, c, h, w, oc, k, stride, pad: Int
+    var kw: Int? = nil          // non-square kernel if set
+    var bias: Bool
+
+    var kh: Int { k }
+    var kW: Int { kw ?? k }
+    var oh: Int { (h + 2 * pad - kh) / stride + 1 }
+    var ow: Int { (w + 2 * pad - kW) / stride + 1 }
+    var shape: ipr_conv_shape {
+        ipr_conv_shape(n: Int32(n), c: Int32(c), h: Int32(h), w: Int32(w), oc: Int32(oc),
+                       kh: Int32(kh), kw: Int32(kW), stride_h: Int32(stride), stride_w: Int32(stride),
+                       pad_h: Int32(pad), pad_w: Int32(pad), algorithm: -1)
+    }
+    var description: String {
+        "n\(n) c\(c)->\(oc) \(h)x\(w) k\(kh)x\(kW) s\(stride) p\(pad)\(bias ? " +bias" : "")"
+    }
+}
+
+/// Naive direct convolution in Double: forward, backward data, backward weights, bias grad.
+struct Reference {
+    var dst: [Double], diffSrc: [Double], diffWeight: [Double], diffBias: [Double]
+
+    init(_ t: Case, src: [Float], weight: [Float], bias: [Float], diffDst: [Float]) {
+        let (n, c, h, w, oc, kh, kw, s, p, oh, ow) = (t.n, t.c, t.h, t.w, t.oc, t.kh, t.kW, t.stride, t.pad, t.oh, t.ow)
+        var dst = [Double](repeating: 0, count: n * oc * oh * ow)
+        var dsrc = [Double](repeating: 0, count: n * c * h * w)
+        var dw = [Double](repeating: 0, count: oc * c * kh * kw)
+        var db = [Double](repeating: 0, count: oc)
+        for b in 0..<n {
+            for o in 0..<oc {
+                for y in 0..<oh {
+                    for x in 0..<ow {
+                        let di = ((b * oc + o) * oh + y) * ow + x
+                        let g = Double(diffDst[di])
+                        var acc = t.bias ? Double(bias[o]) : 0
+                        db[o] += g
+                        for ci in 0..<c {
+                            for ky in 0..<kh {
+                                let iy = y * s - p + ky
+                                if iy < 0 || iy >= h { continue }
+                                for kx in 0..<kw {
+                                    let ix = x * s - p + kx
+                                    if ix < 0 || ix >= w { continue }
+                                    let si = ((b * c + ci) * h + iy) * w + ix
+                                    let wi = ((o * c + ci) * kh + ky) * kw + kx
+                                    acc += Double(src[si]) * Double(weight[wi])
+                                    dsrc[si] += g * Double(weight[wi])
+                                    dw[wi] += g * Double(src[si])
+                                }
+                            }
+                        }
+                        dst[di] = acc
+                    }
+                }
+            }
+        }
+        self.dst = dst; diffSrc = dsrc; diffWeight = dw; diffBias = db
+    }
+}
+
+/// max |got - ref| / max |ref|
+func relErr(_ got: [Float], _ ref: [Double]) -> Double {
+    precondition(got.count == ref.count)
+    var maxDiff = 0.0, scale = 0.0
+    for i in 0..<got.count {
+        let g = Double(got[i])
+        if !g.isFinite { return .infinity }
+        maxDiff = max(maxDiff, abs(g - ref[i]))
+        scale = max(scale, abs(ref[i]))
+    }
+    return scale == 0 ? maxDiff : maxDiff / scale
+}
+
+let tolerance = 1e-4
+
+struct PassErrors { var fwd, bwdData, bwdWeights, bwdBias: Double; var impl: [String] }
+
+func runCase(_ t: Case, algorithm: Int32, seed: UInt64) throws -> PassErrors {
+    var rng = LCG(seed: seed)
+    let src = rng.array(t.n * t.c * t.h * t.w)
+    let weight = rng.array(t.oc * t.c * t.kh * t.kW)
+    let bias = rng.array(t.oc)
+    let diffDst = rng.array(t.n * t.oc * t.oh * t.ow)
+    let ref = Reference(t, src: src, weight: weight, bias: bias, diffDst: diffDst)
+
+    let previous = ipr_conv_get_algorithm()
+    XCTAssertEqual(ipr_conv_set_algorithm(algorithm), 0)
+    defer { ipr_conv_set_algorithm(previous) }
+    var shape = t.shape
+
+    // Outputs start as NaN so "overwrite" semantics are checked too.
+    var dst = [Float](repeating: .nan, count: ref.dst.count)
+    var dsrc = [Float](repeating: .nan, count: ref.diffSrc.count)
+    var dw = [Float](repeating: .nan, count: ref.diffWeight.count)
+    var db = [Float](repeating: .nan, count: t.oc)
+
+    // Two rounds: the second reuses the cached primitives and scratch buffers.
+    for _ in 0..<2 {
+        let rf = dst.withUnsafeMutableBufferPointer { d in
+            ipr_conv_forward(&shape, src, weight, t.bias ? bias : nil, d.baseAddress)
+        }
+        XCTAssertEqual(rf, 0, "forward status for \(t)")
+        let rd = dsrc.withUnsafeMutableBufferPointer { d in
+            ipr_conv_backward_data(&shape, diffDst, weight, d.baseAddress)
+        }
+        XCTAssertEqual(rd, 0, "backward data status for \(t)")
+        let rw = dw.withUnsafeMutableBufferPointer { w in
+            db.withUnsafeMutableBufferPointer { b in
+                ipr_conv_backward_weights(&shape, src, diffDst, w.baseAddress, t.bias ? b.baseAddress : nil)
+            }
+        }
+        XCTAssertEqual(rw, 0, "backward weights status for \(t)")
+    }
+    let impl = (0..<3).map { pass -> String in
+        guard let p = ipr_conv_impl_name(&shape, Int32(pass)) else { return "?" }
+        return String(cString: p)
+    }
+    return PassErrors(
+        fwd: relErr(dst, ref.dst),
+        bwdData: relErr(dsrc, ref.diffSrc),
+        bwdWeights: relErr(dw, ref.diffWeight),
+        bwdBias: t.bias ? relErr(db, ref.diffBias) : 0,
+        impl: impl)
+}
+
+let cases: [Case] = [
+    Case(n: 1, c: 16, h: 10, w: 10, oc: 32, k: 3, stride: 1, pad: 1, bias: true),     // k3 s1 p1, batch 1
+    Case(n: 4, c: 16, h: 10, w: 10, oc: 32, k: 3, stride: 1, pad: 1, bias: false),    // k3 s1 p1, batch 4
+    Case(n: 4, c: 5, h: 9, w: 11, oc: 7, k: 5, stride: 1, pad: 2, bias: true),        // k5 s1 p2, odd channels
+    Case(n: 1, c: 16, h: 12, w: 12, oc: 48, k: 5, stride: 1, pad: 2, bias: false),    // k5 s1 p2, batch 1
+    Case(n: 4, c: 8, h: 12, w: 13, oc: 16, k: 3, stride: 2, pad: 1, bias: true),      // k3 s2 p1, even/odd H/W
+    Case(n: 1, c: 32, h: 15, w: 15, oc: 64, k: 3, stride: 2, pad: 1, bias: false),    // k3 s2 p1, batch 1
+    Case(n: 4, c: 32, h: 7, w: 7, oc: 16, k: 1, stride: 1, pad: 0, bias: true),       // k1 s1 p0
+    Case(n: 1, c: 24, h: 5, w: 9, oc: 40, k: 1, stride: 1, pad: 0, bias: false),      // k1 s1 p0, non-square
+    Case(n: 4, c: 3, h: 35, w: 31, oc: 16, k: 11, stride: 4, pad: 2, bias: true),     // k11 s4 p2, 3 channels
+    Case(n: 1, c: 3, h: 39, w: 39, oc: 8, k: 11, stride: 4, pad: 2, bias: false),     // k11 s4 p2, batch 1
+    Case(n: 4, c: 3, h: 16, w: 16, oc: 64, k: 3, stride: 1, pad: 1, bias: true),      // 3 input channels, k3
+    Case(n: 4, c: 3, h: 16, w: 20, oc: 64, k: 5, stride: 1, pad: 2, bias: false),     // 3 input channels, k5
+    Case(n: 1, c: 24, h: 6, w: 14, oc: 40, k: 3, stride: 1, pad: 1, bias: false),     // non-square H != W
+    Case(n: 4, c: 16, h: 11, w: 7, oc: 16, k: 3, stride: 1, pad: 1, kw: 5, bias: true), // non-square kernel too
+    // Shapes on which oneDNN's "auto" may choose Winograd (3x3 s1, batch >= 16).
+    Case(n: 16, c: 32, h: 8, w: 8, oc: 32, k: 3, stride: 1, pad: 1, bias: true),
+    Case(n: 32, c: 64, h: 8, w: 8, oc: 64, k: 3, stride: 1, pad: 1, bias: false),
+    Case(n: 16, c: 16, h: 16, w: 12, oc: 32, k: 3, stride: 1, pad: 1, bias: true),
+    Case(n: 16, c: 192, h: 8, w: 8, oc: 48, k: 3, stride: 1, pad: 1, bias: true),   // deep reduction
+    // Very few input channels: backward data goes through gemm with plain diff_src.
+    Case(n: 16, c: 3, h: 12, w: 12, oc: 16, k: 5, stride: 1, pad: 2, bias: true),
+    Case(n: 2, c: 4, h: 9, w: 7, oc: 20, k: 3, stride: 2, pad: 1, bias: false),
+]
+
+// MARK: - Tests
+
+final class ConvParityTests: XCTestCase {
+    func checkAll(algorithm: Int32) throws {
+        var worst = 0.0
+        var usedWinograd = false
+        for (i, t) in cases.enumerated() {
+            let e = try runCase(t, algorithm: algorithm, seed: UInt64(100 + i))
+            let m = max(e.fwd, e.bwdData, e.bwdWeights, e.bwdBias)
+            worst = max(worst, m)
+            if e.impl.contains(where: { $0.contains("wino") }) { usedWinograd = true }
+            print(String(format: "algo %d  %-40@ fwd %.2e  bwd_d %.2e  bwd_w %.2e  bwd_b %.2e  [%@ | %@ | %@]",
+                         algorithm, t.description, e.fwd, e.bwdData, e.bwdWeights, e.bwdBias,
+                         e.impl[0], e.impl[1], e.impl[2]))
+            XCTAssertLessThanOrEqual(e.fwd, tolerance, "forward \(t) algo \(algorithm)")
+            XCTAssertLessThanOrEqual(e.bwdData, tolerance, "backward data \(t) algo \(algorithm)")
+            XCTAssertLessThanOrEqual(e.bwdWeights, tolerance, "backward weights \(t) algo \(algorithm)")
+            XCTAssertLessThanOrEqual(e.bwdBias, tolerance, "bias grad \(t) algo \(algorithm)")
+        }
+        print(String(format: "algo %d worst relative error %.3e, winograd used: %@", algorithm, worst,
+                     usedWinograd ? "yes" : "no"))
+    }
+
+    func testDirect() throws { try checkAll(algorithm: 0) }
+
+    func testAuto() throws { try checkAll(algorithm: 1) }
+
+    func testDefaultAlgorithmIsAuto() {
+        XCTAssertEqual(ipr_conv_get_algorithm(), 1)
+        XCTAssertNotEqual(ipr_conv_set_algorithm(7), 0)
+    }
+
+    func testInvalidArguments() {
+        var bad = ipr_conv_shape(n: 1, c: 3, h: 4, w: 4, oc: 8, kh: 7, kw: 7, stride_h: 1, stride_w: 1, pad_h: 0, pad_w: 0, algorithm: -1)
+        var out = [Float](repeating: 0, count: 64)
+        let inp = [Float](repeating: 0, count: 64)
+        XCTAssertNotEqual(ipr_conv_forward(&bad, inp, inp, nil, &out), 0)
+        var ok = ipr_conv_shape(n: 1, c: 3, h: 4, w: 4, oc: 8, kh: 3, kw: 3, stride_h: 1, stride_w: 1, pad_h: 1, pad_w: 1, algorithm: -1)
+        XCTAssertNotEqual(ipr_conv_forward(&ok, nil, inp, nil, &out), 0)
+        XCTAssertNil(ipr_conv_impl_name(&ok, 3))
+    }
+
+    /// More distinct shapes than the cache holds (96): exercises LRU eviction,
+    /// arena growth and clear_cache; results must stay correct throughout.
+    func testCacheEvictionAndClear() {
+        func check(_ t: Case, seed: UInt64) -> Double {
+            var rng = LCG(seed: seed)
+            let src = rng.array(t.n * t.c * t.h * t.w)
+            let weight = rng.array(t.oc * t.c * t.kh * t.kW)
+            let bias = rng.array(t.oc)
+            let ref = Reference(t, src: src, weight: weight, bias: bias,
+                                diffDst: [Float](repeating: 0, count: t.n * t.oc * t.oh * t.ow))
+            var shape = t.shape
+            var dst = [Float](repeating: .nan, count: ref.dst.count)
+            let rc = ipr_conv_forward(&shape, src, weight, bias, &dst)
+            return rc == 0 ? relErr(dst, ref.dst) : .infinity
+        }
+        var worst = 0.0
+        for i in 0..<110 {
+            let t = Case(n: 1 + i % 3, c: 4 + i % 5, h: 5 + i, w: 6, oc: 8, k: 3, stride: 1 + i % 2, pad: 1, bias: true)
+            worst = max(worst, check(t, seed: UInt64(i)))
+        }
+        // The earliest shapes were evicted; they must be re-created correctly.
+        worst = max(worst, check(Case(n: 1, c: 4, h: 5, w: 6, oc: 8, k: 3, stride: 1, pad: 1, bias: true), seed: 1))
+        ipr_conv_clear_cache()
+        worst = max(worst, check(cases[0], seed: 3))
+        XCTAssertLessThanOrEqual(worst, tolerance)
+    }
+
+    /// Different shapes from several threads at once; each result must still match.
+    func testConcurrentCallers() {
+        let picks = [0, 2, 4, 6, 8, 12]
+        var results = [Double](repeating: .infinity, count: picks.count)
+        results.withUnsafeMutableBufferPointer { r in
+            nonisolated(unsafe) let rp = r   // each iteration writes its own index
+            DispatchQueue.concurrentPerform(iterations: picks.count) { j in
+                let t = cases[picks[j]]
+                var rng = LCG(seed: UInt64(7 + j))
+                let src = rng.array(t.n * t.c * t.h * t.w)
+                let weight = rng.array(t.oc * t.c * t.kh * t.kW)
+                let bias = rng.array(t.oc)
+                let ref = Reference(t, src: src, weight: weight, bias: bias,
+                                    diffDst: [Float](repeating: 0, count: t.n * t.oc * t.oh * t.ow))
+                var shape = t.shape
+                var dst = [Float](repeating: .nan, count: ref.dst.count)
+                var worst = 0.0
+                for _ in 0..<5 {
+                    let rc = ipr_conv_forward(&shape, src, weight, t.bias ? bias : nil, &dst)
+                    worst = max(worst, rc == 0 ? relErr(dst, ref.dst) : .infinity)
+                }
+                rp[j] = worst
+            }
+        }
+        for (j, e) in results.enumerated() {
+            XCTAssertLessThanOrEqual(e, tolerance, "concurrent \(cases[picks[j]])")
+        }
+    }
+}
