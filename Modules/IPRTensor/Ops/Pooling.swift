@@ -17,16 +17,25 @@ public func maxPool2d(_ x: Tensor, kernel: Int, stride: Int? = nil, padding: Int
         for plane in r {
             let src = xi.value + plane * h * w, dst = o.value + plane * oh * ow, idx = am.value + plane * oh * ow
             if padding == 0 && kernel == 2 {
-                // AlexNet's and most CNNs' pool: a branch-light 2×2 window.
+                // AlexNet's and most CNNs' pool: a branch-light 2×2 window (wrapping index
+                // arithmetic: the bounds are known, and overflow checks cost 2× here).
                 for oy in 0..<oh {
-                    let r0 = src + oy * s * w, r1 = r0 + w
+                    let base = oy &* s &* w
+                    let r0 = src + base, r1 = r0 + w
+                    let o = dst + oy &* ow, ix = idx + oy &* ow
                     for ox in 0..<ow {
-                        let x0 = ox * s
-                        var best = r0[x0], bi = oy * s * w + x0
-                        if r0[x0 + 1] > best || r0[x0 + 1].isNaN { best = r0[x0 + 1]; bi = oy * s * w + x0 + 1 }
-                        if r1[x0] > best || r1[x0].isNaN { best = r1[x0]; bi = (oy * s + 1) * w + x0 }
-                        if r1[x0 + 1] > best || r1[x0 + 1].isNaN { best = r1[x0 + 1]; bi = (oy * s + 1) * w + x0 + 1 }
-                        dst[oy * ow + ox] = best; idx[oy * ow + ox] = Int32(bi)
+                        let x0 = ox &* s
+                        var best = r0[x0], bi = x0
+                        let a = r0[x0 &+ 1], b = r1[x0], c = r1[x0 &+ 1]
+                        // Selects, not branches: on real activations the comparisons are
+                        // unpredictable and mispredictions cost more than the loads.
+                        var take = a > best || a.isNaN
+                        best = take ? a : best; bi = take ? x0 &+ 1 : bi
+                        take = b > best || b.isNaN
+                        best = take ? b : best; bi = take ? w &+ x0 : bi
+                        take = c > best || c.isNaN
+                        best = take ? c : best; bi = take ? w &+ x0 &+ 1 : bi
+                        o[ox] = best; ix[ox] = Int32(truncatingIfNeeded: base &+ bi)
                     }
                 }
                 continue
