@@ -7,6 +7,7 @@ let package = Package(
     name: "swift-deepipr",
     products: [
         .library(name: "IPRTensor", targets: ["IPRTensor"]),
+        .library(name: "IPRModels", targets: ["IPRModels"]),
     ],
     targets: [
         // MARK: - System libraries
@@ -20,6 +21,7 @@ let package = Package(
         .target(name: "CConv", dependencies: ["CDNNL"], path: "Modules/CConv",
                 linkerSettings: [.linkedLibrary("dnnl")]),
         .target(name: "IPRTensor", dependencies: ["CBLAS", "CConv"], path: "Modules/IPRTensor"),
+        .target(name: "IPRModels", dependencies: ["IPRTensor"], path: "Modules/IPRModels"),
 
         // MARK: - Tools
         .executableTarget(name: "iprbench", dependencies: ["IPRTensor"], path: "Tools/bench/Sources"),
@@ -27,5 +29,6 @@ let package = Package(
         // MARK: - Tests
         .testTarget(name: "CConvTests", dependencies: ["CConv"], path: "Tests/CConvTests"),
         .testTarget(name: "IPRTensorTests", dependencies: ["IPRTensor"], path: "Tests/IPRTensorTests"),
+        .testTarget(name: "IPRModelsTests", dependencies: ["IPRModels"], path: "Tests/IPRModelsTests"),
     ]
 )

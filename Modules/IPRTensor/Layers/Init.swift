@@ -1,12 +1,19 @@
 /// Weight initialisers with PyTorch's formulas.
 public enum Init {
-    /// Kaiming (He) normal: N(0, 2/fan) with fan = fan_out (`mode='fan_out'`, ReLU gain √2), as the
-    /// reference DeepIPR initialises conv weights. fan_out of OIHW weights is O·KH·KW.
-    public static func kaimingNormalFanOut(_ w: Tensor, rng: inout RNG) {
-        let fanOut = w.shape[0] * w.shape[2...].reduce(1, *)
-        let std = (2 / Float(fanOut)).squareRoot()
+    /// Which fan Kaiming initialisation scales by.
+    public enum FanMode: Sendable { case fanIn, fanOut }
+
+    /// Kaiming (He) normal for ReLU: N(0, 2/fan) (PyTorch `kaiming_normal_(w, mode=…, nonlinearity='relu')`).
+    /// For OIHW weights fan_in = I·KH·KW and fan_out = O·KH·KW.
+    public static func kaimingNormal(_ w: Tensor, mode: FanMode, rng: inout RNG) {
+        let receptive = w.shape[2...].reduce(1, *)
+        let fan = (mode == .fanIn ? w.shape[1] : w.shape[0]) * receptive
+        let std = (2 / Float(fan)).squareRoot()
         for i in 0..<w.count { w.pointer[i] = std * rng.normal() }
     }
+
+    /// Kaiming normal with fan_out (`mode='fan_out'`, ReLU).
+    public static func kaimingNormalFanOut(_ w: Tensor, rng: inout RNG) { kaimingNormal(w, mode: .fanOut, rng: &rng) }
 
     /// PyTorch's default Conv/Linear weight init: kaiming_uniform(a = √5), i.e. U(−1/√fan_in, 1/√fan_in).
     public static func defaultWeight(_ w: Tensor, rng: inout RNG) {
