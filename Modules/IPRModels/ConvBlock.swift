@@ -62,8 +62,8 @@ public final class ConvBlock: Layer {
         self.spec = spec
         conv = Conv2d(spec.inChannels, spec.outChannels, kernel: spec.kernel, stride: spec.stride,
                       padding: spec.padding, bias: spec.norm == .none, rng: &rng)
-        // The reference calls `kaiming_normal_(weight, nonlinearity='relu')`: mode fan_in.
-        Init.kaimingNormal(conv.weight, mode: .fanIn, rng: &rng)
+        // The reference (current version) calls `kaiming_normal_(weight, mode='fan_out', nonlinearity='relu')`.
+        Init.kaimingNormal(conv.weight, mode: .fanOut, rng: &rng)
         norm = makeNorm(spec.norm, channels: spec.outChannels)
     }
 

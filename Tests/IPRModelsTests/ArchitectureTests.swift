@@ -84,11 +84,11 @@ final class RecordingFactory: ConvBlockFactory {
         #expect(throws: IPRTensorError.self) { try Models.make("alexnet", config: ModelConfig(classes: 10, inputSize: 30), seed: 1) }
     }
 
-    @Test func convBlockInitIsKaimingFanIn() throws {
+    @Test func convBlockInitIsKaimingFanOut() throws {
         var rng = RNG(seed: 6)
         let block = ConvBlock(ConvBlockSpec(path: "b", inChannels: 64, outChannels: 32, kernel: 3, norm: .bn,
                                             inputHeight: 8, inputWidth: 8), rng: &rng)
         let std = block.conv.weight.pow(2).mean().sqrt().item
-        #expect(Swift.abs(std - (2 / Float(64 * 9)).squareRoot()) < 0.002)
+        #expect(Swift.abs(std - (2 / Float(32 * 9)).squareRoot()) < 0.002)
     }
 }
