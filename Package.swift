@@ -24,7 +24,7 @@ let package = Package(
         .target(name: "IPRModels", dependencies: ["IPRTensor"], path: "Modules/IPRModels"),
 
         // MARK: - Tools
-        .executableTarget(name: "iprbench", dependencies: ["IPRTensor"], path: "Tools/bench/Sources"),
+        .executableTarget(name: "iprbench", dependencies: ["IPRTensor", "IPRModels"], path: "Tools/bench/Sources"),
 
         // MARK: - Tests
         .testTarget(name: "CConvTests", dependencies: ["CConv"], path: "Tests/CConvTests"),

@@ -78,14 +78,51 @@ static size_t align_up(size_t x) {
     return (x + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
 }
 
+/* Grows the arena to `need` bytes. Its contents need not survive (callers
+ * reorder into it after this), so the old block is released first: the two
+ * never coexist, which keeps the resident peak at the new size. */
 static dnnl_status_t ensure_arena(size_t need) {
     if (need <= g_arena_size) return dnnl_success;
+    free(g_arena);
+    g_arena = NULL;
+    g_arena_size = 0;
     void *p = NULL;
     if (posix_memalign(&p, ARENA_ALIGN, need) != 0) return dnnl_out_of_memory;
-    free(g_arena);
     g_arena = p;
     g_arena_size = need;
     return dnnl_success;
+}
+
+static void release_arena(void) {
+    free(g_arena);
+    g_arena = NULL;
+    g_arena_size = 0;
+}
+
+/* Batch chunking. A call whose activation tensors (the larger of src and dst,
+ * all N samples, in bytes) exceed the budget is split into consecutive chunks
+ * of samples, each run by the primitive cached for the chunk's batch size, so
+ * the blocked copies and the scratchpad in the arena scale with the chunk, not
+ * with the batch. Chunks keep >= MIN_CHUNK samples when N >= MIN_CHUNK:
+ * oneDNN only selects Winograd (1.7-1.9x faster on 3x3 layers) for batch >= 16.
+ * 16 MiB keeps whole-batch calls for AlexNet-CIFAR at batch 64 and for most
+ * ResNet-18 layers, and splits the 32x32 64-channel ResNet-18 layers at
+ * batch 256 into 4 chunks of 64 (see the header). */
+#define MIN_CHUNK 16
+static size_t g_chunk_budget = IPR_CONV_DEFAULT_CHUNK_BUDGET;
+
+/* Backward weights of the second and later chunks writes its partial
+ * diff_weight / diff_bias here (plain layout), then adds them to the caller's
+ * buffers. Weights are small next to activations. */
+static float *g_accum = NULL;
+static size_t g_accum_floats = 0;
+
+static dnnl_status_t ensure_accum(size_t floats) {
+    if (floats <= g_accum_floats) return dnnl_success;
+    free(g_accum);
+    g_accum = (float *)malloc(floats * sizeof(float));
+    g_accum_floats = g_accum ? floats : 0;
+    return g_accum ? dnnl_success : dnnl_out_of_memory;
 }
 
 /* Default algorithm: auto. On avx512_core oneDNN 2.6 then picks
@@ -368,8 +405,8 @@ static dnnl_status_t entry_get(const ipr_conv_shape *s, int pass, int algo,
     conv_entry *e = NULL;
     st = entry_create(s, pass, algo, has_bias, &e);
     if (st != dnnl_success) return st;
-    st = ensure_arena(e->arena_need);
-    if (st != dnnl_success) { entry_destroy(e); return st; }
+    /* The arena is grown when an entry runs (run_pass), not here: creating
+     * an entry only to query it (ipr_conv_impl_name) allocates nothing. */
     if (g_cache_count == CACHE_CAPACITY) {
         int lru = 0;
         for (int i = 1; i < g_cache_count; ++i)
@@ -398,8 +435,13 @@ static dnnl_status_t run_reorder(tensor_slot *t) {
     return dnnl_primitive_execute(t->reorder, g_stream, 2, args);
 }
 
-/* ptrs[i] is the caller buffer for slot i. Caller holds g_lock. */
-static dnnl_status_t entry_execute(conv_entry *e, void *const *ptrs) {
+/* ptrs[i] is the caller buffer for slot i. With `reuse_shared`, the weights
+ * and bias are not reordered again: the previous execution was of the same
+ * entry (the next chunk of one call), so their blocked copies in the arena
+ * are still in place (primitives do not write their inputs). Caller holds
+ * g_lock and has grown the arena to e->arena_need. */
+static dnnl_status_t entry_execute(conv_entry *e, void *const *ptrs,
+                                   int reuse_shared) {
     dnnl_status_t st;
     dnnl_exec_arg_t args[MAX_SLOTS + 1];
     int nargs = 0;
@@ -423,7 +465,8 @@ static dnnl_status_t entry_execute(conv_entry *e, void *const *ptrs) {
     if (g_profiling) t0 = now_ms();
     for (int i = 0; i < e->nslots; ++i) {
         tensor_slot *t = &e->slots[i];
-        if (!t->is_output && t->reorder) {
+        int shared = t->arg == DNNL_ARG_WEIGHTS || t->arg == DNNL_ARG_BIAS;
+        if (!t->is_output && t->reorder && !(reuse_shared && shared)) {
             st = run_reorder(t);
             if (st != dnnl_success) return st;
         }
@@ -468,13 +511,97 @@ static dnnl_status_t entry_execute(conv_entry *e, void *const *ptrs) {
     return st;
 }
 
+/* A batch of n samples split into `count` consecutive chunks: the first
+ * `nbig` hold size + 1 samples, the others `size` (count == 1: whole batch).
+ * Balanced sizes rather than full chunks plus a remainder: the same number of
+ * calls, at most two primitive shapes, and no small last chunk that would
+ * fall below MIN_CHUNK (and off Winograd). */
+typedef struct {
+    int count, size, nbig;
+} chunk_plan;
+
+static chunk_plan plan_chunks(const ipr_conv_shape *s) {
+    chunk_plan p = {1, s->n, 0};
+    size_t oh = (size_t)out_dim(s->h, s->kh, s->stride_h, s->pad_h);
+    size_t ow = (size_t)out_dim(s->w, s->kw, s->stride_w, s->pad_w);
+    size_t in = (size_t)s->c * (size_t)s->h * (size_t)s->w;
+    size_t out = (size_t)s->oc * oh * ow;
+    size_t per_sample = (in > out ? in : out) * sizeof(float);
+    size_t n = (size_t)s->n;
+    if (g_chunk_budget == 0 || n * per_sample <= g_chunk_budget) return p;
+    size_t max_chunk = g_chunk_budget / per_sample;
+    if (n >= MIN_CHUNK && max_chunk < MIN_CHUNK) max_chunk = MIN_CHUNK;
+    if (max_chunk < 1) max_chunk = 1;
+    size_t count = (n + max_chunk - 1) / max_chunk;
+    if (n >= MIN_CHUNK && count > n / MIN_CHUNK) count = n / MIN_CHUNK;
+    if (count <= 1) return p;
+    p.count = (int)count;
+    p.size = (int)(n / count);
+    p.nbig = (int)(n % count);
+    return p;
+}
+
+/* Batch size of the first (largest) chunk. */
+static int first_chunk(const chunk_plan *p) {
+    return p->size + (p->nbig > 0);
+}
+
+/* ptrs[i] is the caller buffer for slot i (entry_create's order); per_sample[i]
+ * its floats per sample, 0 for tensors not indexed by sample (weights, bias,
+ * and the weight / bias gradients, which sum over samples). */
 static int run_pass(const ipr_conv_shape *s, int pass, int has_bias,
-                    void *const *ptrs) {
-    conv_entry *e = NULL;
+                    void *const *ptrs, const size_t *per_sample, int nptrs) {
     pthread_mutex_lock(&g_lock);
     int algo = s->algorithm >= 0 ? s->algorithm : g_algorithm;
-    dnnl_status_t st = entry_get(s, pass, algo, has_bias, &e);
-    if (st == dnnl_success) st = entry_execute(e, ptrs);
+    chunk_plan plan = plan_chunks(s);
+    /* ent[0]: chunks of size + 1 (if any), ent[1]: chunks of size. */
+    conv_entry *ent[2] = {NULL, NULL};
+    dnnl_status_t st = dnnl_success;
+    size_t need = 0;
+    for (int k = 0; k < 2 && st == dnnl_success; ++k) {
+        int n = plan.size + (k == 0);
+        if (k == 0 && plan.nbig == 0) continue; /* nbig < count: ent[1] always runs */
+        ipr_conv_shape cs = *s;
+        cs.n = n;
+        st = entry_get(&cs, pass, algo, has_bias, &ent[k]);
+        if (st == dnnl_success && ent[k]->arena_need > need) need = ent[k]->arena_need;
+    }
+    if (st == dnnl_success) st = ensure_arena(need);
+
+    /* Backward weights: chunk 0 writes the caller's gradients, later chunks
+     * write partial sums to g_accum (diff_weight, then diff_bias) and add. */
+    size_t nw = (size_t)s->oc * (size_t)s->c * (size_t)s->kh * (size_t)s->kw;
+    size_t nb = has_bias ? (size_t)s->oc : 0;
+    int accumulate = pass == PASS_BWD_WEIGHTS && plan.count > 1;
+    if (st == dnnl_success && accumulate) st = ensure_accum(nw + nb);
+
+    conv_entry *prev = NULL;
+    size_t offset = 0; /* first sample of the chunk */
+    for (int i = 0; i < plan.count && st == dnnl_success; ++i) {
+        int big = i < plan.nbig;
+        conv_entry *e = ent[big ? 0 : 1];
+        void *cp[MAX_SLOTS];
+        for (int j = 0; j < nptrs; ++j)
+            cp[j] = per_sample[j] ? (void *)((float *)ptrs[j] + offset * per_sample[j])
+                                  : ptrs[j];
+        if (accumulate && i > 0) {
+            cp[2] = g_accum;
+            if (has_bias) cp[3] = g_accum + nw;
+        }
+        st = entry_execute(e, cp, e == prev);
+        if (st == dnnl_success && accumulate && i > 0) {
+            double t0 = g_profiling ? now_ms() : 0.0;
+            float *dw = (float *)ptrs[2];
+            for (size_t k = 0; k < nw; ++k) dw[k] += g_accum[k];
+            if (has_bias) {
+                float *db = (float *)ptrs[3];
+                for (size_t k = 0; k < nb; ++k) db[k] += g_accum[nw + k];
+            }
+            if (g_profiling) g_prof_reorder_ms += now_ms() - t0;
+        }
+        prev = e;
+        offset += (size_t)(plan.size + big);
+    }
     pthread_mutex_unlock(&g_lock);
     return (int)st;
 }
@@ -482,16 +609,28 @@ static int run_pass(const ipr_conv_shape *s, int pass, int has_bias,
 /* ------------------------------------------------------------------------ */
 /* Public API                                                                */
 
+/* Floats per sample of the src-side (N x C x H x W) and dst-side
+ * (N x OC x OH x OW) tensors. */
+static size_t src_per_sample(const ipr_conv_shape *s) {
+    return (size_t)s->c * (size_t)s->h * (size_t)s->w;
+}
+
+static size_t dst_per_sample(const ipr_conv_shape *s) {
+    return (size_t)s->oc * (size_t)out_dim(s->h, s->kh, s->stride_h, s->pad_h)
+           * (size_t)out_dim(s->w, s->kw, s->stride_w, s->pad_w);
+}
+
 int ipr_conv_forward(const ipr_conv_shape *s, const float *src,
                      const float *weight, const float *bias, float *dst) {
     if (!shape_valid(s) || !src || !weight || !dst) return dnnl_invalid_arguments;
     void *ptrs[4];
+    size_t per[4];
     int k = 0;
-    ptrs[k++] = (void *)src;
-    ptrs[k++] = (void *)weight;
-    if (bias) ptrs[k++] = (void *)bias;
-    ptrs[k++] = dst;
-    return run_pass(s, PASS_FWD, bias != NULL, ptrs);
+    ptrs[k] = (void *)src;    per[k++] = src_per_sample(s);
+    ptrs[k] = (void *)weight; per[k++] = 0;
+    if (bias) { ptrs[k] = (void *)bias; per[k++] = 0; }
+    ptrs[k] = dst;            per[k++] = dst_per_sample(s);
+    return run_pass(s, PASS_FWD, bias != NULL, ptrs, per, k);
 }
 
 int ipr_conv_backward_data(const ipr_conv_shape *s, const float *diff_dst,
@@ -499,7 +638,8 @@ int ipr_conv_backward_data(const ipr_conv_shape *s, const float *diff_dst,
     if (!shape_valid(s) || !diff_dst || !weight || !diff_src)
         return dnnl_invalid_arguments;
     void *ptrs[3] = {(void *)diff_dst, (void *)weight, diff_src};
-    return run_pass(s, PASS_BWD_DATA, 0, ptrs);
+    size_t per[3] = {dst_per_sample(s), 0, src_per_sample(s)};
+    return run_pass(s, PASS_BWD_DATA, 0, ptrs, per, 3);
 }
 
 int ipr_conv_backward_weights(const ipr_conv_shape *s, const float *src,
@@ -508,7 +648,9 @@ int ipr_conv_backward_weights(const ipr_conv_shape *s, const float *src,
     if (!shape_valid(s) || !src || !diff_dst || !diff_weight)
         return dnnl_invalid_arguments;
     void *ptrs[4] = {(void *)src, (void *)diff_dst, diff_weight, diff_bias};
-    return run_pass(s, PASS_BWD_WEIGHTS, diff_bias != NULL, ptrs);
+    size_t per[4] = {src_per_sample(s), dst_per_sample(s), 0, 0};
+    return run_pass(s, PASS_BWD_WEIGHTS, diff_bias != NULL, ptrs, per,
+                    diff_bias ? 4 : 3);
 }
 
 int ipr_conv_set_algorithm(int algorithm) {
@@ -534,6 +676,11 @@ const char *ipr_conv_impl_name(const ipr_conv_shape *s, int pass) {
     conv_entry *e = NULL;
     int key[KEY_LEN];
     int algo = s->algorithm >= 0 ? s->algorithm : g_algorithm;
+    /* The primitive a call runs: the one of the first chunk's batch size. */
+    chunk_plan plan = plan_chunks(s);
+    ipr_conv_shape cs = *s;
+    cs.n = first_chunk(&plan);
+    s = &cs;
     /* Prefer an entry that already exists (with or without bias). */
     for (int hb = 0; hb < 2 && !e; ++hb) {
         make_key(s, pass, algo, hb, key);
@@ -569,12 +716,31 @@ void ipr_conv_get_profile(double *reorder_ms, double *conv_ms) {
     pthread_mutex_unlock(&g_lock);
 }
 
+void ipr_conv_set_chunk_budget(size_t bytes) {
+    pthread_mutex_lock(&g_lock);
+    if (bytes != g_chunk_budget) {
+        g_chunk_budget = bytes;
+        /* Calls now run other chunk shapes; let the arena be sized for them
+         * (it is allocated again, at its new size, by the next call). */
+        release_arena();
+    }
+    pthread_mutex_unlock(&g_lock);
+}
+
+size_t ipr_conv_get_chunk_budget(void) {
+    pthread_mutex_lock(&g_lock);
+    size_t b = g_chunk_budget;
+    pthread_mutex_unlock(&g_lock);
+    return b;
+}
+
 void ipr_conv_clear_cache(void) {
     pthread_mutex_lock(&g_lock);
     for (int i = 0; i < g_cache_count; ++i) entry_destroy(g_cache[i]);
     g_cache_count = 0;
-    free(g_arena);
-    g_arena = NULL;
-    g_arena_size = 0;
+    release_arena();
+    free(g_accum);
+    g_accum = NULL;
+    g_accum_floats = 0;
     pthread_mutex_unlock(&g_lock);
 }

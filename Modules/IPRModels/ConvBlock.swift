@@ -73,8 +73,9 @@ public final class ConvBlock: Layer {
     }
 
     public func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor {
-        var y = conv(x, context)
-        if let norm { y = norm(y, context) }
+        let y = conv(x, context)
+        if let fused = norm as? any FusedReLUNorm { return fused.forward(y, context, relu: spec.relu) }
+        if let norm { let z = norm(y, context); return spec.relu ? z.relu() : z }
         return spec.relu ? y.relu() : y
     }
 }

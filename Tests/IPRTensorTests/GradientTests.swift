@@ -127,3 +127,27 @@ import Testing
         checkGradients("Sequential of every layer", [x] + params, eps: 1e-3, tolerance: 3e-2) { _ in net(x, .train) }
     }
 }
+
+@Suite struct FusedReLUTests {
+    @Test func fusedNormReLUEqualsNormThenReLU() {
+        let x = randn([3, 4, 3, 2], seed: 40, scale: 2)
+        let w = randn([4], seed: 41) + 1.5, b = randn([4], seed: 42)
+        let rm = randn([4], seed: 43), rv = randn([4], seed: 44).abs() + 0.5
+        let cases: [(String, (Tensor, Bool) -> Tensor)] = [
+            ("batchNorm train", { batchNorm($0, runningMean: nil, runningVar: nil, weight: w, bias: b, training: true, relu: $1) }),
+            ("batchNorm eval", { batchNorm($0, runningMean: rm, runningVar: rv, weight: w, bias: b, training: false, relu: $1) }),
+            ("groupNorm", { groupNorm($0, groups: 2, weight: w, bias: b, relu: $1) }),
+            ("instanceNorm", { instanceNorm($0, relu: $1) }),
+        ]
+        for (name, f) in cases {
+            let gy = randn([3, 4, 3, 2], seed: 45)
+            let a = x.copy(), c = x.copy()
+            a.requiresGrad = true; c.requiresGrad = true
+            let fused = f(a, true), separate = f(c, false).relu()
+            fused.backward(gy); separate.backward(gy)
+            #expect(relativeError(fused, separate) < 1e-6, "\(name) forward")
+            #expect(relativeError(a.grad!, c.grad!) < 1e-5, "\(name) gradient")
+            checkGradients("\(name) fused relu", [x.copy()], eps: 1e-3) { f($0[0], true) }
+        }
+    }
+}

@@ -1,5 +1,6 @@
 """Summarises the JSON lines of Tools/bench/run: median over every sample of every round, per engine,
-and the speed ratio Swift/PyTorch (= PyTorch time / Swift time; above 1 means Swift is faster)."""
+and the speed ratio Swift/PyTorch (= PyTorch time / Swift time; above 1 means Swift is faster).
+Peak resident memory (when reported) is the largest seen for that benchmark's process."""
 import json
 import statistics
 import sys
@@ -13,15 +14,19 @@ for line in open(sys.argv[1], encoding="utf-8"):
     if "bench" not in r:
         info.append(r)
         continue
-    rows.setdefault((r["bench"], r["name"]), {}).setdefault(r["engine"], []).extend(r["samples_ms"])
+    entry = rows.setdefault((r["bench"], r["name"]), {}).setdefault(r["engine"], {"samples": [], "rss": 0.0})
+    entry["samples"].extend(r["samples_ms"])
+    entry["rss"] = max(entry["rss"], r.get("peak_rss_mb", 0.0))
 
 for r in info:
     print("# " + ", ".join(f"{k}={v}" for k, v in sorted(r.items())))
-print(f"| benchmark | Swift median ms | PyTorch median ms | speed ratio Swift/PyTorch |")
-print(f"|---|---:|---:|---:|")
+print("| benchmark | Swift median ms | PyTorch median ms | speed ratio Swift/PyTorch | peak RSS MiB Swift / PyTorch |")
+print("|---|---:|---:|---:|---:|")
+fmt = lambda v: f"{v:.1f}" if v is not None else "–"
 for (bench, name), engines in rows.items():
-    s = statistics.median(engines["swift"]) if "swift" in engines else None
-    t = statistics.median(engines["torch"]) if "torch" in engines else None
+    s = statistics.median(engines["swift"]["samples"]) if "swift" in engines else None
+    t = statistics.median(engines["torch"]["samples"]) if "torch" in engines else None
     ratio = f"{t / s:.2f}×" if s and t else "–"
-    fmt = lambda v: f"{v:.1f}" if v is not None else "–"
-    print(f"| {bench}: {name} | {fmt(s)} | {fmt(t)} | {ratio} |")
+    rss = [engines.get(e, {}).get("rss", 0.0) for e in ("swift", "torch")]
+    mem = f"{rss[0]:.0f} / {rss[1]:.0f}" if all(rss) else "–"
+    print(f"| {bench}: {name} | {fmt(s)} | {fmt(t)} | {ratio} | {mem} |")

@@ -7,8 +7,14 @@ import json
 import sys
 import time
 
+import os
+import resource
+
 import torch
 import torch.nn.functional as F
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "golden"))
+from make_model_golden import AlexNetCifar, ResNetCifar  # noqa: E402  (the reference architectures)
 
 torch.set_num_threads(2)
 torch.manual_seed(0)
@@ -77,5 +83,28 @@ elif command == "stack":
 
     med, samples = measure(reps, step)
     emit(engine="torch", bench="stack", name="AlexNet conv→BN→ReLU→pool stack", median_ms=med, samples_ms=samples)
+elif command in ("train", "infer"):
+    infer_batch = option("--batch", 256) if command == "infer" else batch
+    for arch, ctor in (("alexnet", lambda: AlexNetCifar()), ("resnet18", lambda: ResNetCifar([2, 2, 2, 2]))):
+        model = ctor()
+        x = torch.randn(infer_batch, 3, 32, 32)
+        labels = torch.arange(infer_batch) % 10
+        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
+
+        def step():
+            if command == "train":
+                model.train()
+                opt.zero_grad(set_to_none=True)
+                F.cross_entropy(model(x), labels).backward()
+                opt.step()
+            else:
+                model.eval()
+                with torch.no_grad():
+                    model(x)
+
+        med, samples = measure(reps, step)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        emit(engine="torch", bench=command, name=f"{arch} batch {infer_batch}", median_ms=med, samples_ms=samples,
+             images_per_s=infer_batch / med * 1000, peak_rss_mb=peak)
 else:
-    sys.exit("usage: torch_bench.py info | conv | stack [--reps N] [--batch N]")
+    sys.exit("usage: torch_bench.py info | conv | stack | train | infer [--reps N] [--batch N]")

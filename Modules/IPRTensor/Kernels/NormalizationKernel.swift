@@ -57,7 +57,8 @@ enum NormalizationKernel {
 
     /// y = (x − mean_k) · rstd_k · w_c + b_c
     static func forward(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ pg: PlaneGroups,
-                        mean: [Float], rstd: [Float], weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?) {
+                        mean: [Float], rstd: [Float], weight: UnsafePointer<Float>?, bias: UnsafePointer<Float>?,
+                        relu: Bool = false) {
         let yp = UnsafeSendable(y), xp = UnsafeSendable(x), wp = UnsafeSendable(weight), bp = UnsafeSendable(bias)
         parallelFor(pg.n * pg.c, grain: max(1, 4096 / max(pg.s, 1))) { r in
             for plane in r {
@@ -65,21 +66,26 @@ enum NormalizationKernel {
                 let scale = rstd[k] * (wp.value?[c] ?? 1)
                 let shift = (bp.value?[c] ?? 0) - mean[k] * scale
                 let src = xp.value + plane * pg.s, dst = yp.value + plane * pg.s
-                for i in 0..<pg.s { dst[i] = src[i] * scale + shift }
+                if relu {
+                    for i in 0..<pg.s { let v = src[i] * scale + shift; dst[i] = v > 0 ? v : 0 }
+                } else {
+                    for i in 0..<pg.s { dst[i] = src[i] * scale + shift }
+                }
             }
         }
     }
 
     /// Gradients of the forward above. With `constantStatistics` (batch norm in eval mode) the mean
     /// and rstd are treated as constants; otherwise they are functions of x (batch statistics).
+    /// `reluOutput` (the fused forward's output) masks the incoming gradient where the ReLU was off.
     static func backward(gradX: UnsafeMutablePointer<Float>, gradWeight: UnsafeMutablePointer<Float>?,
                          gradBias: UnsafeMutablePointer<Float>?, gradY: UnsafePointer<Float>, x: UnsafePointer<Float>,
                          _ pg: PlaneGroups, mean: [Float], rstd: [Float], weight: UnsafePointer<Float>?,
-                         constantStatistics: Bool) {
+                         constantStatistics: Bool, reluOutput: UnsafePointer<Float>? = nil) {
         let planes = pg.n * pg.c, s = pg.s
         // Per plane: Σ dy and Σ dy·x̂
         var sumDy = [Float](repeating: 0, count: planes), sumDyXhat = sumDy
-        let gp = UnsafeSendable(gradY), xp = UnsafeSendable(x)
+        let gp = UnsafeSendable(gradY), xp = UnsafeSendable(x), rp = UnsafeSendable(reluOutput)
         sumDy.withUnsafeMutableBufferPointer { a in sumDyXhat.withUnsafeMutableBufferPointer { b in
             let ap = UnsafeSendable(a.baseAddress!), bp = UnsafeSendable(b.baseAddress!)
             parallelFor(planes, grain: max(1, 4096 / max(s, 1))) { r in
@@ -88,7 +94,11 @@ enum NormalizationKernel {
                     let dy = gp.value + plane * s, xs = xp.value + plane * s
                     let mu = mean[k], rs = rstd[k]
                     var sd: Float = 0, sdx: Float = 0
-                    for i in 0..<s { sd += dy[i]; sdx += dy[i] * (xs[i] - mu) }
+                    if let r = rp.value.map({ $0 + plane * s }) {
+                        for i in 0..<s { let d = r[i] > 0 ? dy[i] : 0; sd += d; sdx += d * (xs[i] - mu) }
+                    } else {
+                        for i in 0..<s { sd += dy[i]; sdx += dy[i] * (xs[i] - mu) }
+                    }
                     ap.value[plane] = sd
                     bp.value[plane] = sdx * rs
                 }
@@ -114,12 +124,17 @@ enum NormalizationKernel {
                 let n = plane / pg.c, c = plane % pg.c, k = pg.groupOf(n, c)
                 let w = wp.value?[c] ?? 1, mu = mean[k], rs = rstd[k]
                 let dy = gp.value + plane * s, xs = xp.value + plane * s, dx = dxp.value + plane * s
+                let r = rp.value.map { $0 + plane * s }
                 if constantStatistics {
                     let f = w * rs
-                    for i in 0..<s { dx[i] = dy[i] * f }
+                    if let r { for i in 0..<s { dx[i] = r[i] > 0 ? dy[i] * f : 0 } } else { for i in 0..<s { dx[i] = dy[i] * f } }
                 } else {
                     let a = meanDxhatC[k], b = meanDxhatXhatC[k]
-                    for i in 0..<s { dx[i] = rs * (dy[i] * w - a - (xs[i] - mu) * rs * b) }
+                    if let r {
+                        for i in 0..<s { let d = r[i] > 0 ? dy[i] : 0; dx[i] = rs * (d * w - a - (xs[i] - mu) * rs * b) }
+                    } else {
+                        for i in 0..<s { dx[i] = rs * (dy[i] * w - a - (xs[i] - mu) * rs * b) }
+                    }
                 }
             }
         }

@@ -1,6 +1,12 @@
+/// A normalisation layer that can apply a ReLU in the same pass (conv blocks use this: one
+/// activation tensor fewer per block, like PyTorch's in-place ReLU).
+public protocol FusedReLUNorm: Layer {
+    func forward(_ x: Tensor, _ context: ForwardContext, relu: Bool) -> Tensor
+}
+
 /// Batch normalisation (PyTorch `nn.BatchNorm2d`): affine `weight`/`bias` (optional), buffers
 /// `running_mean`, `running_var`, `num_batches_tracked`; momentum 0.1, eps 1e-5 by default.
-public final class BatchNorm2d: Layer {
+public final class BatchNorm2d: FusedReLUNorm {
     public let weight: Tensor?, bias: Tensor?
     public let runningMean: Tensor, runningVar: Tensor
     public let numBatchesTracked = CounterBuffer()
@@ -23,15 +29,17 @@ public final class BatchNorm2d: Layer {
         v.counter("num_batches_tracked", numBatchesTracked)
     }
 
-    public func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor {
+    public func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor { forward(x, context, relu: false) }
+
+    public func forward(_ x: Tensor, _ context: ForwardContext, relu: Bool) -> Tensor {
         if context.training { numBatchesTracked.value += 1 }
         return batchNorm(x, runningMean: runningMean, runningVar: runningVar, weight: weight, bias: bias,
-                         training: context.training, momentum: momentum, eps: eps)
+                         training: context.training, momentum: momentum, eps: eps, relu: relu)
     }
 }
 
 /// Group normalisation (PyTorch `nn.GroupNorm`), affine by default.
-public final class GroupNorm: Layer {
+public final class GroupNorm: FusedReLUNorm {
     public let groups: Int
     public let weight: Tensor?, bias: Tensor?
     public let eps: Float
@@ -49,13 +57,15 @@ public final class GroupNorm: Layer {
         v.param("bias", bias)
     }
 
-    public func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor {
-        groupNorm(x, groups: groups, weight: weight, bias: bias, eps: eps)
+    public func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor { forward(x, context, relu: false) }
+
+    public func forward(_ x: Tensor, _ context: ForwardContext, relu: Bool) -> Tensor {
+        groupNorm(x, groups: groups, weight: weight, bias: bias, eps: eps, relu: relu)
     }
 }
 
 /// Instance normalisation (PyTorch `nn.InstanceNorm2d`: no affine and no running statistics by default).
-public final class InstanceNorm2d: Layer {
+public final class InstanceNorm2d: FusedReLUNorm {
     public let weight: Tensor?, bias: Tensor?
     public let eps: Float
 
@@ -70,7 +80,9 @@ public final class InstanceNorm2d: Layer {
         v.param("bias", bias)
     }
 
-    public func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor {
-        instanceNorm(x, weight: weight, bias: bias, eps: eps)
+    public func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor { forward(x, context, relu: false) }
+
+    public func forward(_ x: Tensor, _ context: ForwardContext, relu: Bool) -> Tensor {
+        instanceNorm(x, weight: weight, bias: bias, eps: eps, relu: relu)
     }
 }

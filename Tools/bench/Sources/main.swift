@@ -3,9 +3,12 @@
 //
 //   iprbench conv  [--reps N] [--batch N]   forward+backward of each AlexNet-CIFAR conv shape
 //   iprbench stack [--reps N] [--batch N]   the AlexNet-CIFAR conv→BN→ReLU→pool feature stack, fwd+bwd
+//   iprbench train [--batch 64]             AlexNet-CIFAR and ResNet-18 training steps (fwd, loss, bwd, SGD)
+//   iprbench infer [--batch 256]            the same models in evaluation mode
 //   iprbench ops | gemm                     memory-bound ops; conv-shaped GEMMs (OpenBLAS kernel choice)
 //   iprbench info                           BLAS kernel, threads, convolution kernels
 import Foundation
+import IPRModels
 import IPRTensor
 
 ProcessTuning.apply()
@@ -38,6 +41,14 @@ func measure(reps: Int, _ body: () -> Void) -> (median: Double, samples: [Double
         samples.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
     }
     return (median(samples), samples)
+}
+
+/// Peak resident set size of this process so far (VmHWM), in MiB.
+func peakResidentMB() -> Double {
+    guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+          let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return 0 }
+    return kb / 1024
 }
 
 func emit(_ fields: [String: Any]) {
@@ -101,6 +112,27 @@ case "ops":
         let r = measure(reps: reps, body)
         emit(["engine": "swift", "bench": "ops", "name": name, "median_ms": r.median, "samples_ms": r.samples])
     }
+case "train", "infer":
+    // Training step (forward, cross-entropy, backward, SGD with momentum and weight decay) at
+    // --batch, or inference at 4× --batch, of the reference architectures on 32×32 inputs.
+    let inferBatch = command == "infer" ? option("--batch", default: 256) : batch
+    for arch in ["alexnet", "resnet18"] {
+        let model = try! Models.make(arch, config: ModelConfig(classes: 10), seed: 1)
+        let x = Tensor.normal([inferBatch, 3, 32, 32], rng: &rng)
+        let labels = (0..<inferBatch).map { $0 % 10 }
+        let sgd = SGD(parameters: model.trainableParameters(), learningRate: 0.01, momentum: 0.9, weightDecay: 5e-4)
+        let r = measure(reps: reps) {
+            if command == "train" {
+                sgd.zeroGrad()
+                crossEntropy(model(x, .train), labels: labels).backward()
+                sgd.step()
+            } else {
+                _ = noGrad { model(x, .eval) }
+            }
+        }
+        emit(["engine": "swift", "bench": command, "name": "\(arch) batch \(inferBatch)", "median_ms": r.median,
+              "samples_ms": r.samples, "images_per_s": Double(inferBatch) / r.median * 1000, "peak_rss_mb": peakResidentMB()])
+    }
 case "gemm":
     // The conv-shaped GEMM where OpenBLAS kernel choice matters most (notes/engine-spike.md).
     for (m, n, k) in [(192, 16384, 1600), (384, 4096, 1728), (1024, 1024, 1024)] {
@@ -110,6 +142,6 @@ case "gemm":
               "samples_ms": r.samples, "gflops": 2 * Double(m * n * k) / r.median / 1e6, "blas_core": BLASInfo.coreName])
     }
 default:
-    FileHandle.standardError.write(Data("usage: iprbench info | conv | stack | gemm [--reps N] [--batch N]\n".utf8))
+    FileHandle.standardError.write(Data("usage: iprbench info | conv | stack | train | infer | ops | gemm [--reps N] [--batch N]\n".utf8))
     exit(2)
 }
