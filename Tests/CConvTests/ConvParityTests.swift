@@ -93,6 +93,17 @@ let tolerance = 1e-4
 
 struct PassErrors { var fwd, bwdData, bwdWeights, bwdBias: Double; var impl: [String] }
 
+/// Bytes per sample that the chunk budget is compared against: the larger of src and dst.
+func chunkBytesPerSample(_ t: Case) -> Int { max(t.c * t.h * t.w, t.oc * t.oh * t.ow) * 4 }
+
+/// Runs `body` with the chunk budget set to `bytes`, restoring the previous budget after.
+func withChunkBudget<R>(_ bytes: Int, _ body: () throws -> R) rethrows -> R {
+    let previous = ipr_conv_get_chunk_budget()
+    ipr_conv_set_chunk_budget(bytes)
+    defer { ipr_conv_set_chunk_budget(previous) }
+    return try body()
+}
+
 func runCase(_ t: Case, algorithm: Int32, seed: UInt64) throws -> PassErrors {
     var rng = LCG(seed: seed)
     let src = rng.array(t.n * t.c * t.h * t.w)
@@ -206,6 +217,118 @@ final class ConvParityTests: XCTestCase {
         var ok = ipr_conv_shape(n: 1, c: 3, h: 4, w: 4, oc: 8, kh: 3, kw: 3, stride_h: 1, stride_w: 1, pad_h: 1, pad_w: 1, algorithm: -1)
         XCTAssertNotEqual(ipr_conv_forward(&ok, nil, inp, nil, &out), 0)
         XCTAssertNil(ipr_conv_impl_name(&ok, 3))
+    }
+
+    // MARK: Batch chunking
+
+    /// Shapes run in chunks of samples under a small budget, N not a multiple of the chunk:
+    /// (case, max samples per chunk the budget allows). Chunks are balanced and keep >= 16
+    /// samples when N >= 16, so e.g. 37 with a limit of 16 runs as 19 + 18.
+    static let chunkedCases: [(Case, Int)] = [
+        (Case(n: 5, c: 8, h: 6, w: 6, oc: 16, k: 3, stride: 1, pad: 1, bias: true), 2),       // 2+2+1
+        (Case(n: 7, c: 16, h: 10, w: 10, oc: 32, k: 3, stride: 1, pad: 1, bias: false), 3),   // 3+2+2
+        (Case(n: 11, c: 8, h: 12, w: 13, oc: 16, k: 3, stride: 2, pad: 1, bias: true), 4),    // s2, 4+4+3
+        (Case(n: 10, c: 32, h: 7, w: 7, oc: 16, k: 1, stride: 1, pad: 0, bias: false), 4),    // k1, 4+3+3
+        (Case(n: 7, c: 3, h: 16, w: 16, oc: 16, k: 5, stride: 1, pad: 2, bias: true), 3),     // C=3: gemm bwd data
+        (Case(n: 7, c: 4, h: 9, w: 7, oc: 20, k: 3, stride: 2, pad: 1, bias: false), 4),      // 4+3
+        (Case(n: 37, c: 16, h: 8, w: 8, oc: 32, k: 3, stride: 1, pad: 1, bias: true), 16),    // Winograd-eligible: 19+18
+        (Case(n: 50, c: 32, h: 8, w: 8, oc: 32, k: 3, stride: 1, pad: 1, bias: false), 16),   // 17+17+16
+        (Case(n: 41, c: 192, h: 4, w: 4, oc: 48, k: 3, stride: 1, pad: 1, bias: true), 1),    // limit < 16: 21+20
+    ]
+
+    func checkChunked(algorithm: Int32) throws {
+        for (i, (t, maxChunk)) in Self.chunkedCases.enumerated() {
+            let budget = maxChunk * chunkBytesPerSample(t)
+            XCTAssertGreaterThan(t.n * chunkBytesPerSample(t), budget, "\(t) must be chunked")
+            let e = try withChunkBudget(budget) {
+                try runCase(t, algorithm: algorithm, seed: UInt64(300 + i))
+            }
+            print(String(format: "chunked algo %d  %-40@ max %2d  fwd %.2e  bwd_d %.2e  bwd_w %.2e  bwd_b %.2e  [%@ | %@ | %@]",
+                         algorithm, t.description, maxChunk, e.fwd, e.bwdData, e.bwdWeights, e.bwdBias,
+                         e.impl[0], e.impl[1], e.impl[2]))
+            XCTAssertLessThanOrEqual(e.fwd, tolerance, "chunked forward \(t) algo \(algorithm)")
+            XCTAssertLessThanOrEqual(e.bwdData, tolerance, "chunked backward data \(t) algo \(algorithm)")
+            XCTAssertLessThanOrEqual(e.bwdWeights, tolerance, "chunked backward weights \(t) algo \(algorithm)")
+            XCTAssertLessThanOrEqual(e.bwdBias, tolerance, "chunked bias grad \(t) algo \(algorithm)")
+        }
+        XCTAssertEqual(ipr_conv_get_chunk_budget(), Int(IPR_CONV_DEFAULT_CHUNK_BUDGET))
+    }
+
+    func testChunkedDirect() throws { try checkChunked(algorithm: 0) }
+
+    func testChunkedAuto() throws { try checkChunked(algorithm: 1) }
+
+    /// Chunked and whole-batch calls agree with each other (not only with the reference),
+    /// with and without bias; budget 0 never chunks.
+    func testChunkedEqualsWholeBatch() throws {
+        for bias in [false, true] {
+            for algorithm: Int32 in [0, 1] {
+                let t = Case(n: 35, c: 16, h: 9, w: 9, oc: 24, k: 3, stride: 1, pad: 1, bias: bias)
+                var rng = LCG(seed: 77)
+                let src = rng.array(t.n * t.c * t.h * t.w)
+                let weight = rng.array(t.oc * t.c * t.kh * t.kW)
+                let biasV = rng.array(t.oc)
+                let diffDst = rng.array(t.n * t.oc * t.oh * t.ow)
+                var shape = t.shape
+                shape.algorithm = algorithm
+                func run(budget: Int) -> [[Float]] {
+                    withChunkBudget(budget) {
+                        var dst = [Float](repeating: .nan, count: t.n * t.oc * t.oh * t.ow)
+                        var dsrc = [Float](repeating: .nan, count: src.count)
+                        var dw = [Float](repeating: .nan, count: weight.count)
+                        var db = [Float](repeating: .nan, count: t.oc)
+                        XCTAssertEqual(ipr_conv_forward(&shape, src, weight, bias ? biasV : nil, &dst), 0)
+                        XCTAssertEqual(ipr_conv_backward_data(&shape, diffDst, weight, &dsrc), 0)
+                        let rw = dw.withUnsafeMutableBufferPointer { w in
+                            db.withUnsafeMutableBufferPointer { b in
+                                ipr_conv_backward_weights(&shape, src, diffDst, w.baseAddress, bias ? b.baseAddress : nil)
+                            }
+                        }
+                        XCTAssertEqual(rw, 0)
+                        return bias ? [dst, dsrc, dw, db] : [dst, dsrc, dw]
+                    }
+                }
+                let whole = run(budget: 0)
+                let chunked = run(budget: 16 * chunkBytesPerSample(t))   // 35 = 18 + 17
+                for (k, (a, b)) in zip(whole, chunked).enumerated() {
+                    let err = relErr(b, a.map(Double.init))
+                    XCTAssertLessThanOrEqual(err, 1e-5, "output \(k) bias \(bias) algo \(algorithm)")
+                }
+            }
+        }
+        XCTAssertEqual(ipr_conv_get_chunk_budget(), Int(IPR_CONV_DEFAULT_CHUNK_BUDGET))
+    }
+
+    /// Chunks never go below 16 samples, so a shape that gets Winograd at its full batch
+    /// still gets it when chunked (the primitive reported is the first chunk's).
+    func testChunkingKeepsWinograd() {
+        let shapes = [
+            Case(n: 256, c: 64, h: 32, w: 32, oc: 64, k: 3, stride: 1, pad: 1, bias: false),   // ResNet-18 64->64
+            Case(n: 64, c: 192, h: 8, w: 8, oc: 384, k: 3, stride: 1, pad: 1, bias: true),     // AlexNet 3x3
+            Case(n: 64, c: 384, h: 8, w: 8, oc: 256, k: 3, stride: 1, pad: 1, bias: true),
+            Case(n: 64, c: 256, h: 8, w: 8, oc: 256, k: 3, stride: 1, pad: 1, bias: true),
+            Case(n: 40, c: 64, h: 32, w: 32, oc: 64, k: 3, stride: 1, pad: 1, bias: false),    // limit 16: 20+20
+        ]
+        for t in shapes {
+            var shape = t.shape
+            shape.algorithm = 1
+            for pass: Int32 in 0..<3 {
+                let whole = withChunkBudget(0) { ipr_conv_impl_name(&shape, pass).map { String(cString: $0) } }
+                for budget in [Int(IPR_CONV_DEFAULT_CHUNK_BUDGET), 1] {
+                    let chunked = withChunkBudget(budget) { ipr_conv_impl_name(&shape, pass).map { String(cString: $0) } }
+                    print("impl \(t) pass \(pass) budget \(budget): whole \(whole ?? "?"), chunked \(chunked ?? "?")")
+                    XCTAssertNotNil(chunked)
+                    if whole?.contains("wino") == true {
+                        XCTAssertTrue(chunked?.contains("wino") == true, "\(t) pass \(pass) budget \(budget)")
+                    }
+                }
+            }
+        }
+    }
+
+    func testChunkBudgetDefault() {
+        XCTAssertEqual(ipr_conv_get_chunk_budget(), Int(IPR_CONV_DEFAULT_CHUNK_BUDGET))
+        XCTAssertEqual(IPR_CONV_DEFAULT_CHUNK_BUDGET, 16 << 20)
     }
 
     /// More distinct shapes than the cache holds (96): exercises LRU eviction,

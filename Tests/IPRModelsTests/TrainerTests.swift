@@ -16,12 +16,12 @@ final class TinyNet: Layer {
 }
 
 /// Two classes told apart by the sign of the mean of the red channel.
-func separableData(count: Int, seed: UInt64) -> TensorBatchSource {
+func separableData(count: Int, seed: UInt64) -> InMemoryBatches {
     var rng = RNG(seed: seed)
     let images = Tensor.normal([count, 3, 8, 8], rng: &rng)
     let labels = (0..<count).map { $0 % 2 }
     for (i, l) in labels.enumerated() { for k in 0..<64 { images.pointer[i * 192 + k] += l == 1 ? 1.5 : -1.5 } }
-    return TensorBatchSource(images: images, labels: labels, batchSize: 16, shuffleSeed: seed)
+    return InMemoryBatches(images: images, labels: labels, batchSize: 16, shuffleSeed: seed)
 }
 
 /// Serialized: the trainer installs a process-wide Ctrl-C handler.

@@ -68,7 +68,7 @@ public final class Trainer {
 
     /// Runs the remaining epochs. Returns `.interrupted` when Ctrl-C stopped it (after saving).
     @discardableResult
-    public func fit(train: any BatchSource, test: (any BatchSource)?) throws -> TrainingOutcome {
+    public func fit(train: any TrainingData, test: (any TrainingData)?) throws -> TrainingOutcome {
         try FileManager.default.createDirectory(atPath: options.outputDirectory, withIntermediateDirectories: true)
         var start = 0
         if options.resume { start = try restore() }
@@ -96,7 +96,7 @@ public final class Trainer {
     }
 
     /// One epoch; nil when interrupted.
-    private func trainEpoch(_ epoch: Int, lr: Float, train: any BatchSource, test: (any BatchSource)?) throws -> EpochRecord? {
+    private func trainEpoch(_ epoch: Int, lr: Float, train: any TrainingData, test: (any TrainingData)?) throws -> EpochRecord? {
         let t0 = Date()
         var lossSum = 0.0, correct = 0, seen = 0, batches = 0
         var metricSums: [String: Double] = [:]

@@ -26,7 +26,7 @@ public struct Evaluation: Sendable, Equatable, Codable {
     public var samples: Int
 
     /// Evaluates `model` on `source` (epoch 0 order) along `context` (path 0 unless told).
-    public static func run(_ model: any Layer, on source: any BatchSource,
+    public static func run(_ model: any Layer, on source: any TrainingData,
                            context: ForwardContext = .eval) throws -> Evaluation {
         var loss = 0.0, correct = 0, n = 0
         try noGrad {

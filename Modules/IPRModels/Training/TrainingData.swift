@@ -2,7 +2,7 @@ import IPRTensor
 
 /// Where a trainer gets its batches: IPRData's loaders conform (through a small adapter in the
 /// code that wires them), so IPRModels needs nothing above IPRTensor.
-public protocol BatchSource {
+public protocol TrainingData {
     /// Batches in one epoch.
     var batchesPerEpoch: Int { get }
     /// Samples in one epoch.
@@ -14,15 +14,15 @@ public protocol BatchSource {
 
 /// An in-memory batch source (tests, small experiments): fixed tensors split into batches,
 /// shuffled per epoch from a seed.
-public struct TensorBatchSource: BatchSource {
+public struct InMemoryBatches: TrainingData {
     public let images: Tensor
     public let labels: [Int]
     public let batchSize: Int
     public let shuffleSeed: UInt64?
 
     public init(images: Tensor, labels: [Int], batchSize: Int, shuffleSeed: UInt64? = nil) {
-        precondition(images.shape.first == labels.count, "TensorBatchSource: \(images.shape) images for \(labels.count) labels")
-        precondition(batchSize > 0, "TensorBatchSource: batch size must be positive")
+        precondition(images.shape.first == labels.count, "InMemoryBatches: \(images.shape) images for \(labels.count) labels")
+        precondition(batchSize > 0, "InMemoryBatches: batch size must be positive")
         self.images = images; self.labels = labels; self.batchSize = batchSize; self.shuffleSeed = shuffleSeed
     }
 
