@@ -3,15 +3,13 @@
 /// Adjacent dimensions with the same broadcast pattern are merged first, so the common
 /// `[N, C, H, W] ∘ [1, C, 1, 1]` becomes `[N, C, H·W]` with a contiguous inner loop.
 enum Broadcast {
-    @inline(__always)
-    static func apply(_ out: UnsafeMutablePointer<Float>, _ outShape: [Int],
-                      _ a: UnsafePointer<Float>, _ aShape: [Int],
-                      _ b: UnsafePointer<Float>, _ bShape: [Int],
-                      _ f: @escaping @Sendable (Float, Float) -> Float) {
+    static func apply<F: BinaryFunctor>(_ out: UnsafeMutablePointer<Float>, _ outShape: [Int],
+                                        _ a: UnsafePointer<Float>, _ aShape: [Int],
+                                        _ b: UnsafePointer<Float>, _ bShape: [Int], _ f: F) {
         let n = Shape.count(outShape)
-        if aShape == bShape { Elementwise.zip(out, a, b, n, f); return }
-        if Shape.count(bShape) == 1 { let y = b[0]; Elementwise.map(out, a, n) { f($0, y) }; return }
-        if Shape.count(aShape) == 1 { let x = a[0]; Elementwise.map(out, b, n) { f(x, $0) }; return }
+        if aShape == bShape { Elementwise.apply(out, a, b, n, f); return }
+        if Shape.count(bShape) == 1 { Elementwise.apply(out, a, n, BindRight(f: f, b: b[0])); return }
+        if Shape.count(aShape) == 1 { Elementwise.apply(out, b, n, BindLeft(f: f, a: a[0])); return }
 
         let rank = outShape.count
         let pa = [Int](repeating: 1, count: rank - aShape.count) + aShape

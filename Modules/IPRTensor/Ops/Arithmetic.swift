@@ -2,10 +2,8 @@
 // down to each input's shape.
 
 extension Tensor {
-    @inline(__always)
-    static func binary(_ a: Tensor, _ b: Tensor, _ name: String,
-                       _ f: @escaping @Sendable (Float, Float) -> Float,
-                       _ rule: @escaping (Tensor) -> [Tensor?]) -> Tensor {
+    static func binary<F: BinaryFunctor>(_ a: Tensor, _ b: Tensor, _ name: String, _ f: F,
+                                         _ rule: @escaping (Tensor) -> [Tensor?]) -> Tensor {
         guard let shape = Shape.broadcast(a.shape, b.shape) else {
             preconditionFailure("\(name): shapes \(a.shape) and \(b.shape) do not broadcast")
         }
@@ -14,18 +12,18 @@ extension Tensor {
         return result(out, name, [a, b], rule)
     }
 
-    public static func + (a: Tensor, b: Tensor) -> Tensor { binary(a, b, "add", { $0 + $1 }) { g in [g, g] } }
-    public static func - (a: Tensor, b: Tensor) -> Tensor { binary(a, b, "sub", { $0 - $1 }) { g in [g, -g] } }
+    public static func + (a: Tensor, b: Tensor) -> Tensor { binary(a, b, "add", AddOp()) { g in [g, g] } }
+    public static func - (a: Tensor, b: Tensor) -> Tensor { binary(a, b, "sub", SubOp()) { g in [g, -g] } }
     public static func * (a: Tensor, b: Tensor) -> Tensor {
-        binary(a, b, "mul", { $0 * $1 }) { g in [g * b, g * a] }
+        binary(a, b, "mul", MulOp()) { g in [g * b, g * a] }
     }
     public static func / (a: Tensor, b: Tensor) -> Tensor {
-        binary(a, b, "div", { $0 / $1 }) { g in [g / b, -(g * a) / (b * b)] }
+        binary(a, b, "div", DivOp()) { g in [g / b, -(g * a) / (b * b)] }
     }
 
-    public static func + (a: Tensor, s: Float) -> Tensor { a.unary("add_scalar", { $0 + s }) { g in g } }
+    public static func + (a: Tensor, s: Float) -> Tensor { a.unary("add_scalar", BindRight(f: AddOp(), b: s)) { g in g } }
     public static func - (a: Tensor, s: Float) -> Tensor { a + (-s) }
-    public static func * (a: Tensor, s: Float) -> Tensor { a.unary("mul_scalar", { $0 * s }) { g in g * s } }
+    public static func * (a: Tensor, s: Float) -> Tensor { a.unary("mul_scalar", ScaleOp(s: s)) { g in g * s } }
     public static func / (a: Tensor, s: Float) -> Tensor { a * (1 / s) }
     public static func + (s: Float, a: Tensor) -> Tensor { a + s }
     public static func - (s: Float, a: Tensor) -> Tensor { -a + s }
@@ -36,9 +34,9 @@ extension Tensor {
     public func addInPlace(_ other: Tensor, scale: Float = 1) {
         precondition(other.count == count, "addInPlace: \(other.shape) into \(shape)")
         let p = pointer, q = other.pointer
-        if scale == 1 { Elementwise.zip(p, p, q, count) { $0 + $1 } } else { Elementwise.zip(p, p, q, count) { $0 + scale * $1 } }
+        if scale == 1 { Elementwise.apply(p, p, q, count, AddOp()) } else { Elementwise.apply(p, p, q, count, AxpyOp(s: scale)) }
     }
 
     /// In-place `self *= s`, outside the graph.
-    public func scaleInPlace(_ s: Float) { Elementwise.map(pointer, pointer, count) { $0 * s } }
+    public func scaleInPlace(_ s: Float) { Elementwise.apply(pointer, pointer, count, ScaleOp(s: s)) }
 }

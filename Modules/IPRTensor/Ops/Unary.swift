@@ -4,18 +4,20 @@ import Glibc
 
 extension Tensor {
     /// Applies `f` elementwise, recording `rule(g)` as the input gradient.
-    @inline(__always)
-    func unary(_ name: String, _ f: @escaping @Sendable (Float) -> Float, _ rule: @escaping (Tensor) -> Tensor?) -> Tensor {
+    func unary<F: UnaryFunctor>(_ name: String, _ f: F, _ rule: @escaping (Tensor) -> Tensor?) -> Tensor {
         unaryWithOutput(name, f) { g, _ in rule(g) }
+    }
+
+    func unary(_ name: String, _ f: @escaping @Sendable (Float) -> Float, _ rule: @escaping (Tensor) -> Tensor?) -> Tensor {
+        unary(name, ClosureOp1(f: f), rule)
     }
 
     /// Like `unary`, with the rule also given the output (rebuilt from its storage: capturing the
     /// output tensor itself would make a reference cycle through its own grad function).
-    @inline(__always)
-    func unaryWithOutput(_ name: String, _ f: @escaping @Sendable (Float) -> Float,
-                         _ rule: @escaping (_ g: Tensor, _ y: Tensor) -> Tensor?) -> Tensor {
+    func unaryWithOutput<F: UnaryFunctor>(_ name: String, _ f: F,
+                                          _ rule: @escaping (_ g: Tensor, _ y: Tensor) -> Tensor?) -> Tensor {
         let out = Tensor(uninitialized: shape)
-        Elementwise.map(out.pointer, pointer, count, f)
+        Elementwise.apply(out.pointer, pointer, count, f)
         let storage = out.storage, shape = shape
         return Tensor.result(out, name, [self]) { g in [rule(g, Tensor(shape: shape, storage: storage))] }
     }
@@ -36,13 +38,13 @@ extension Tensor {
     }
     /// e^x.
     public func exp() -> Tensor {
-        unaryWithOutput("exp", { expf($0) }) { g, y in g.zipMap(y) { $0 * $1 } }
+        unaryWithOutput("exp", ClosureOp1 { expf($0) }) { g, y in g.zipMap(y) { $0 * $1 } }
     }
     /// Natural logarithm.
     public func log() -> Tensor { unary("log", { logf($0) }) { g in g.zipMap(self) { $0 / $1 } } }
     /// Square root.
     public func sqrt() -> Tensor {
-        unaryWithOutput("sqrt", { $0.squareRoot() }) { g, y in g.zipMap(y) { $0 / (2 * $1) } }
+        unaryWithOutput("sqrt", ClosureOp1 { $0.squareRoot() }) { g, y in g.zipMap(y) { $0 / (2 * $1) } }
     }
     /// |x|; the gradient at 0 is 0, as in PyTorch.
     public func abs() -> Tensor { unary("abs", { Swift.abs($0) }) { g in g.zipMap(self) { $1 > 0 ? $0 : ($1 < 0 ? -$0 : 0) } } }

@@ -1,0 +1,39 @@
+import Foundation
+import IPRTensor
+import Testing
+@testable import IPRData
+
+@Suite("Dataset registry")
+struct RegistryTests {
+    @Test("Built-ins are registered by name")
+    func builtins() throws {
+        for name in ["cifar10", "cifar100", "imagefolder", "trigger-set", "fashion-mnist", "idx"] {
+            #expect(Datasets.registry.names.contains(name), "\(name)")
+        }
+        let test = try Datasets.make("cifar10", DatasetOptions(root: Fixtures.cifar10, split: .test))
+        #expect(test.count == 200 && test.classCount == 10)
+        let trigger = try Datasets.make("trigger-set", DatasetOptions(root: Fixtures.triggerSet))
+        #expect(trigger.count == 100)
+    }
+
+    @Test("Unknown names and bad options are typed errors")
+    func errors() throws {
+        expectDataError(.invalidOption, mentioning: ["unknown dataset 'cifar11'", "cifar10", "trigger-set"]) {
+            _ = try Datasets.make("cifar11", DatasetOptions(root: "."))
+        }
+        expectDataError(.invalidOption, mentioning: ["channels must be 3"]) {
+            _ = try Datasets.make("cifar10", DatasetOptions(root: Fixtures.cifar10, channels: 1))
+        }
+    }
+
+    @Test("A user's own dataset plugs in by conforming and registering")
+    func plugin() throws {
+        Datasets.registry.register("solid-test", description: "solid squares (test plug-in)") { options in
+            SolidDataset(count: Int(options.extra["count"] ?? "3") ?? 3)
+        }
+        let data = try Datasets.make("solid-test", DatasetOptions(root: "", extra: ["count": "12"]))
+        #expect(data.count == 12)
+        let loader = DataLoader(dataset: data, batchSize: 5)
+        #expect(loader.batchCount == 3)
+    }
+}
