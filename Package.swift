@@ -7,13 +7,21 @@ let package = Package(
     name: "swift-deepipr",
     products: [
         .library(name: "IPRTensor", targets: ["IPRTensor"]),
+        .library(name: "IPRData", targets: ["IPRData"]),
         .library(name: "IPRModels", targets: ["IPRModels"]),
+        .executable(name: "iprtool", targets: ["iprtool"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
         // MARK: - System libraries
         .systemLibrary(name: "CBLAS", path: "Modules/CBLAS",
                        pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CDNNL", path: "Modules/CDNNL", providers: [.apt(["libdnnl-dev"])]),
+        .systemLibrary(name: "CPNG", path: "Modules/CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CJPEG", path: "Modules/CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Modules/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
         // MARK: - Libraries
         // oneDNN convolutions behind a small C API (cached primitives, NCHW in and out). `link "dnnl"`
@@ -21,14 +29,23 @@ let package = Package(
         .target(name: "CConv", dependencies: ["CDNNL"], path: "Modules/CConv",
                 linkerSettings: [.linkedLibrary("dnnl")]),
         .target(name: "IPRTensor", dependencies: ["CBLAS", "CConv"], path: "Modules/IPRTensor"),
+        // libpng/libjpeg decoding behind a C API whose longjmps never cross Swift frames.
+        .target(name: "CImageCodecs", dependencies: ["CPNG", "CJPEG"], path: "Modules/CImageCodecs",
+                linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
+        .target(name: "IPRData", dependencies: ["IPRTensor", "CPNG", "CZlib", "CImageCodecs"], path: "Modules/IPRData"),
         .target(name: "IPRModels", dependencies: ["IPRTensor"], path: "Modules/IPRModels"),
 
         // MARK: - Tools
-        .executableTarget(name: "iprbench", dependencies: ["IPRTensor", "IPRModels"], path: "Tools/bench/Sources"),
+        .executableTarget(name: "iprtool", dependencies: [
+            "IPRTensor", "IPRData", "IPRModels", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ], path: "Tools/iprtool"),
+        .executableTarget(name: "iprbench", dependencies: ["IPRTensor", "IPRModels", "IPRData"], path: "Tools/bench/Sources"),
 
         // MARK: - Tests
         .testTarget(name: "CConvTests", dependencies: ["CConv"], path: "Tests/CConvTests"),
         .testTarget(name: "IPRTensorTests", dependencies: ["IPRTensor"], path: "Tests/IPRTensorTests"),
+        .testTarget(name: "IPRDataTests", dependencies: ["IPRData"], path: "Tests/IPRDataTests"),
         .testTarget(name: "IPRModelsTests", dependencies: ["IPRModels"], path: "Tests/IPRModelsTests"),
+        .testTarget(name: "IPRToolTests", dependencies: ["iprtool"], path: "Tests/IPRToolTests"),
     ]
 )

@@ -17,9 +17,10 @@
 enum { PASS_FWD = 0, PASS_BWD_DATA = 1, PASS_BWD_WEIGHTS = 2 };
 
 /* Cache capacity. A network has a handful of distinct conv shapes, each using
- * up to three passes (and two algorithms while benchmarking). When full, the
+ * up to three passes (and two algorithms while benchmarking), plus the chunk
+ * shapes of large batches and the entries probed to plan them. When full, the
  * least recently used entry is destroyed. */
-#define CACHE_CAPACITY 96
+#define CACHE_CAPACITY 128
 
 /* Key = 11 shape ints + pass + algorithm + has_bias. */
 #define KEY_LEN 14
@@ -99,15 +100,18 @@ static void release_arena(void) {
     g_arena_size = 0;
 }
 
-/* Batch chunking. A call whose activation tensors (the larger of src and dst,
- * all N samples, in bytes) exceed the budget is split into consecutive chunks
- * of samples, each run by the primitive cached for the chunk's batch size, so
- * the blocked copies and the scratchpad in the arena scale with the chunk, not
- * with the batch. Chunks keep >= MIN_CHUNK samples when N >= MIN_CHUNK:
- * oneDNN only selects Winograd (1.7-1.9x faster on 3x3 layers) for batch >= 16.
- * 16 MiB keeps whole-batch calls for AlexNet-CIFAR at batch 64 and for most
- * ResNet-18 layers, and splits the 32x32 64-channel ResNet-18 layers at
- * batch 256 into 4 chunks of 64 (see the header). */
+/* Batch chunking (header: ipr_conv_set_chunk_budget). A large call is split
+ * into consecutive chunks of samples, each run by the primitive cached for the
+ * chunk's batch size, so the blocked copies and the scratchpad in the arena
+ * scale with the chunk, not with the batch. Chunks keep >= MIN_CHUNK samples
+ * when N >= MIN_CHUNK: oneDNN only selects Winograd (1.7-1.9x faster on 3x3
+ * layers) for batch >= 16. The default, 16 MiB, leaves calls at batch <= 64
+ * of AlexNet-CIFAR and ResNet-18 whole (except ResNet-18's stem forward), and
+ * cut the arena peak over ResNet-18's convolutions at batch 256 from 266 MB
+ * (stem forward) to 103 MB for inference and 177 MB for training (the 512->512
+ * 4x4 Winograd backward weights: ~125 MB of it does not depend on the batch),
+ * with no measurable slowdown; 8 MiB saved little more and was ~5% slower on
+ * the 128-channel layers. */
 #define MIN_CHUNK 16
 static size_t g_chunk_budget = IPR_CONV_DEFAULT_CHUNK_BUDGET;
 
@@ -520,30 +524,97 @@ typedef struct {
     int count, size, nbig;
 } chunk_plan;
 
-static chunk_plan plan_chunks(const ipr_conv_shape *s) {
-    chunk_plan p = {1, s->n, 0};
-    size_t oh = (size_t)out_dim(s->h, s->kh, s->stride_h, s->pad_h);
-    size_t ow = (size_t)out_dim(s->w, s->kw, s->stride_w, s->pad_w);
-    size_t in = (size_t)s->c * (size_t)s->h * (size_t)s->w;
-    size_t out = (size_t)s->oc * oh * ow;
-    size_t per_sample = (in > out ? in : out) * sizeof(float);
-    size_t n = (size_t)s->n;
-    if (g_chunk_budget == 0 || n * per_sample <= g_chunk_budget) return p;
-    size_t max_chunk = g_chunk_budget / per_sample;
-    if (n >= MIN_CHUNK && max_chunk < MIN_CHUNK) max_chunk = MIN_CHUNK;
-    if (max_chunk < 1) max_chunk = 1;
-    size_t count = (n + max_chunk - 1) / max_chunk;
-    if (n >= MIN_CHUNK && count > n / MIN_CHUNK) count = n / MIN_CHUNK;
-    if (count <= 1) return p;
+static chunk_plan make_plan(int n, size_t count) {
+    chunk_plan p;
     p.count = (int)count;
-    p.size = (int)(n / count);
-    p.nbig = (int)(n % count);
+    p.size = (int)((size_t)n / count);
+    p.nbig = (int)((size_t)n % count);
     return p;
 }
 
 /* Batch size of the first (largest) chunk. */
 static int first_chunk(const chunk_plan *p) {
     return p->size + (p->nbig > 0);
+}
+
+/* Fewest chunks of n samples at `per_sample` bytes each that keep a chunk
+ * within `limit` bytes, but chunks of >= MIN_CHUNK samples when n >= MIN_CHUNK
+ * (then possibly over the limit). */
+static size_t chunks_for(size_t n, size_t per_sample, size_t limit) {
+    if (per_sample == 0 || per_sample <= limit / n) return 1;
+    size_t max_chunk = limit / per_sample;
+    if (n >= MIN_CHUNK && max_chunk < MIN_CHUNK) max_chunk = MIN_CHUNK;
+    if (max_chunk < 1) max_chunk = 1;
+    size_t count = (n + max_chunk - 1) / max_chunk;
+    if (n >= MIN_CHUNK && count > n / MIN_CHUNK) count = n / MIN_CHUNK;
+    return count < 1 ? 1 : count;
+}
+
+/* Looks up (or creates) the entries a plan runs: ent[0] for the chunks of
+ * size + 1 (NULL if none), ent[1] for those of `size`. Caller holds g_lock. */
+static dnnl_status_t plan_entries(const ipr_conv_shape *s, int pass, int algo,
+                                  int has_bias, const chunk_plan *p,
+                                  conv_entry *ent[2]) {
+    dnnl_status_t st = dnnl_success;
+    ent[0] = ent[1] = NULL;
+    for (int k = 0; k < 2 && st == dnnl_success; ++k) {
+        if (k == 0 && p->nbig == 0) continue; /* nbig < count: ent[1] always runs */
+        ipr_conv_shape cs = *s;
+        cs.n = p->size + (k == 0);
+        st = entry_get(&cs, pass, algo, has_bias, &ent[k]);
+    }
+    return st;
+}
+
+/* Decides how a call runs and finds its entries. First by activation size:
+ * the larger of src and dst against the budget. Then by the arena need of the
+ * primitive itself, because oneDNN's scratchpad can dwarf the activations
+ * (Winograd on deep layers with small H x W keeps 6x6 transformed tiles per
+ * 4x4 outputs, over all channels and samples). Only the part of that need
+ * which grows with the batch can be reduced by chunking (per-thread weight
+ * buffers and blocked weights cannot), so when the first chunk's entry needs
+ * more than ARENA_FACTOR x budget, an entry for half that chunk is probed, the
+ * per-sample need is taken from the difference, and chunks are made small
+ * enough for it to stay within ARENA_FACTOR x budget (never below MIN_CHUNK
+ * when N >= MIN_CHUNK). Probed entries stay cached but never run, so they
+ * take no arena. Deterministic for a given shape, algorithm and budget. */
+#define ARENA_FACTOR 4
+static dnnl_status_t resolve_plan(const ipr_conv_shape *s, int pass, int algo,
+                                  int has_bias, chunk_plan *plan,
+                                  conv_entry *ent[2]) {
+    size_t n = (size_t)s->n;
+    size_t count = 1;
+    if (g_chunk_budget > 0) {
+        size_t oh = (size_t)out_dim(s->h, s->kh, s->stride_h, s->pad_h);
+        size_t ow = (size_t)out_dim(s->w, s->kw, s->stride_w, s->pad_w);
+        size_t in = (size_t)s->c * (size_t)s->h * (size_t)s->w;
+        size_t out = (size_t)s->oc * oh * ow;
+        count = chunks_for(n, (in > out ? in : out) * sizeof(float), g_chunk_budget);
+    }
+    *plan = make_plan(s->n, count);
+    dnnl_status_t st = plan_entries(s, pass, algo, has_bias, plan, ent);
+    if (st != dnnl_success || g_chunk_budget == 0) return st;
+
+    size_t limit = g_chunk_budget > SIZE_MAX / ARENA_FACTOR
+                       ? SIZE_MAX : g_chunk_budget * ARENA_FACTOR;
+    conv_entry *first = ent[0] ? ent[0] : ent[1];
+    size_t chunk = (size_t)first_chunk(plan);
+    if (first->arena_need <= limit) return st;
+    size_t half = chunk / 2;
+    if (n >= MIN_CHUNK && half < MIN_CHUNK) half = MIN_CHUNK;
+    if (half < 1 || half >= chunk) return st; /* cannot get smaller */
+    ipr_conv_shape hs = *s;
+    hs.n = (int)half;
+    conv_entry *probe = NULL;
+    st = entry_get(&hs, pass, algo, has_bias, &probe);
+    if (st != dnnl_success) return st;
+    if (probe->arena_need >= first->arena_need) return st; /* nothing to gain */
+    size_t per_sample = (first->arena_need - probe->arena_need + (chunk - half) - 1)
+                        / (chunk - half);
+    size_t more = chunks_for(n, per_sample, limit);
+    if (more <= count) return st;
+    *plan = make_plan(s->n, more);
+    return plan_entries(s, pass, algo, has_bias, plan, ent);
 }
 
 /* ptrs[i] is the caller buffer for slot i (entry_create's order); per_sample[i]
@@ -553,27 +624,21 @@ static int run_pass(const ipr_conv_shape *s, int pass, int has_bias,
                     void *const *ptrs, const size_t *per_sample, int nptrs) {
     pthread_mutex_lock(&g_lock);
     int algo = s->algorithm >= 0 ? s->algorithm : g_algorithm;
-    chunk_plan plan = plan_chunks(s);
-    /* ent[0]: chunks of size + 1 (if any), ent[1]: chunks of size. */
+    chunk_plan plan;
     conv_entry *ent[2] = {NULL, NULL};
-    dnnl_status_t st = dnnl_success;
-    size_t need = 0;
-    for (int k = 0; k < 2 && st == dnnl_success; ++k) {
-        int n = plan.size + (k == 0);
-        if (k == 0 && plan.nbig == 0) continue; /* nbig < count: ent[1] always runs */
-        ipr_conv_shape cs = *s;
-        cs.n = n;
-        st = entry_get(&cs, pass, algo, has_bias, &ent[k]);
-        if (st == dnnl_success && ent[k]->arena_need > need) need = ent[k]->arena_need;
+    dnnl_status_t st = resolve_plan(s, pass, algo, has_bias, &plan, ent);
+    if (st == dnnl_success) {
+        size_t need = ent[1]->arena_need;
+        if (ent[0] && ent[0]->arena_need > need) need = ent[0]->arena_need;
+        st = ensure_arena(need);
     }
-    if (st == dnnl_success) st = ensure_arena(need);
 
     /* Backward weights: chunk 0 writes the caller's gradients, later chunks
      * write partial sums to g_accum (diff_weight, then diff_bias) and add. */
     size_t nw = (size_t)s->oc * (size_t)s->c * (size_t)s->kh * (size_t)s->kw;
     size_t nb = has_bias ? (size_t)s->oc : 0;
-    int accumulate = pass == PASS_BWD_WEIGHTS && plan.count > 1;
-    if (st == dnnl_success && accumulate) st = ensure_accum(nw + nb);
+    int accumulate = st == dnnl_success && pass == PASS_BWD_WEIGHTS && plan.count > 1;
+    if (accumulate) st = ensure_accum(nw + nb);
 
     conv_entry *prev = NULL;
     size_t offset = 0; /* first sample of the chunk */
@@ -676,19 +741,19 @@ const char *ipr_conv_impl_name(const ipr_conv_shape *s, int pass) {
     conv_entry *e = NULL;
     int key[KEY_LEN];
     int algo = s->algorithm >= 0 ? s->algorithm : g_algorithm;
-    /* The primitive a call runs: the one of the first chunk's batch size. */
-    chunk_plan plan = plan_chunks(s);
-    ipr_conv_shape cs = *s;
-    cs.n = first_chunk(&plan);
-    s = &cs;
-    /* Prefer an entry that already exists (with or without bias). */
-    for (int hb = 0; hb < 2 && !e; ++hb) {
+    /* The primitive a call runs: the one of its first chunk. With or without
+     * bias, whichever was run on this shape already (else with, except for
+     * backward data, which has none). */
+    int has_bias = pass == PASS_BWD_DATA ? 0 : 1, found = 0;
+    for (int hb = 0; hb < 2 && !found; ++hb) {
         make_key(s, pass, algo, hb, key);
-        for (int i = 0; i < g_cache_count; ++i)
-            if (memcmp(g_cache[i]->key, key, sizeof(key)) == 0) { e = g_cache[i]; break; }
+        for (int i = 0; i < g_cache_count && !found; ++i)
+            if (memcmp(g_cache[i]->key, key, sizeof(key)) == 0) { has_bias = hb; found = 1; }
     }
-    if (!e && entry_get(s, pass, algo, pass == PASS_BWD_DATA ? 0 : 1, &e) != dnnl_success)
-        e = NULL;
+    chunk_plan plan;
+    conv_entry *ent[2] = {NULL, NULL};
+    if (resolve_plan(s, pass, algo, has_bias, &plan, ent) == dnnl_success)
+        e = ent[0] ? ent[0] : ent[1];
     if (e) {
         const char *name = NULL;
         if (dnnl_primitive_desc_query(e->pd, dnnl_query_impl_info_str, 0, &name)

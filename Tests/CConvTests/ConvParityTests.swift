@@ -258,6 +258,29 @@ final class ConvParityTests: XCTestCase {
 
     func testChunkedAuto() throws { try checkChunked(algorithm: 1) }
 
+    /// Budget equal to the activation size, so only the scratchpad rule can split these calls
+    /// (with auto, oneDNN's Winograd needs more than 4 x budget of blocked copies and scratch
+    /// here, so they run as two chunks of >= 16); results must match either way.
+    func testScratchDrivenChunking() throws {
+        let shapes = [
+            Case(n: 40, c: 64, h: 8, w: 8, oc: 64, k: 3, stride: 1, pad: 1, bias: true),
+            Case(n: 41, c: 192, h: 4, w: 4, oc: 48, k: 3, stride: 1, pad: 1, bias: false),
+            Case(n: 36, c: 128, h: 4, w: 4, oc: 128, k: 3, stride: 1, pad: 1, bias: true),
+        ]
+        for algorithm: Int32 in [0, 1] {
+            for (i, t) in shapes.enumerated() {
+                let e = try withChunkBudget(t.n * chunkBytesPerSample(t)) {
+                    try runCase(t, algorithm: algorithm, seed: UInt64(500 + i))
+                }
+                let m = max(e.fwd, e.bwdData, e.bwdWeights, e.bwdBias)
+                print(String(format: "scratch-chunked algo %d  %-40@ worst %.2e  [%@ | %@ | %@]",
+                             algorithm, t.description, m, e.impl[0], e.impl[1], e.impl[2]))
+                XCTAssertLessThanOrEqual(m, tolerance, "\(t) algo \(algorithm)")
+            }
+        }
+        XCTAssertEqual(ipr_conv_get_chunk_budget(), Int(IPR_CONV_DEFAULT_CHUNK_BUDGET))
+    }
+
     /// Chunked and whole-batch calls agree with each other (not only with the reference),
     /// with and without bias; budget 0 never chunks.
     func testChunkedEqualsWholeBatch() throws {

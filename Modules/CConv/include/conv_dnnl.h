@@ -68,18 +68,26 @@ int ipr_conv_set_algorithm(int algorithm);
 /* Currently selected algorithm (0 or 1). */
 int ipr_conv_get_algorithm(void);
 
-/* Batch chunking. A call whose larger activation tensor, N x max(C*H*W,
- * OC*OH*OW) x 4 bytes, exceeds `bytes` runs in consecutive chunks of samples:
- * as few chunks as keep each within the budget, sizes balanced (they differ by
- * at most one sample, so at most two primitive shapes per layer), and never
- * fewer than 16 samples per chunk when N >= 16, because oneDNN selects
- * Winograd only for batch >= 16. Smaller calls run whole. The internal blocked
- * copies and scratchpad then take about 2 x budget plus the primitive's
- * scratchpad for the chunk, instead of growing with the batch.
+/* Batch chunking, to bound the internal memory (blocked copies of the
+ * tensors plus oneDNN's scratchpad) by the budget rather than by the batch.
+ * A call runs in consecutive chunks of samples when
+ *   - its larger activation tensor, N x max(C*H*W, OC*OH*OW) x 4 bytes, exceeds
+ *     `bytes`: as few chunks as keep each within the budget; or
+ *   - its primitive's blocked copies and scratchpad exceed 4 x `bytes` (Winograd
+ *     on deep layers with small H x W: 87 MB of scratchpad for ResNet-18's
+ *     256->256 8x8 layer at batch 256): as few chunks as keep the part of that
+ *     need which grows with the batch within 4 x `bytes`, as measured on the
+ *     primitives of the chunk and of half of it. The batch-independent part
+ *     (blocked/transformed weights, per-thread buffers) is not split.
+ * Chunk sizes are balanced (they differ by at most one sample: at most two
+ * primitive shapes per layer) and never below 16 samples when N >= 16, because
+ * oneDNN selects Winograd only for batch >= 16. Other calls run whole.
  *
- * Default IPR_CONV_DEFAULT_CHUNK_BUDGET (16 MiB): AlexNet-CIFAR at batch 64
- * and ResNet-18 at batch 64 run whole; the 32x32 64-channel ResNet-18 layers at
- * batch 256 run as 4 chunks of 64, at the same speed within noise.
+ * Default IPR_CONV_DEFAULT_CHUNK_BUDGET (16 MiB). ResNet-18 (CIFAR) at batch
+ * 256: the 32x32 64-channel layers run as 4 chunks of 64, the 128-channel 16x16
+ * ones as 2 x 128, the 256->256 8x8 ones as 2 x 128, the stem as 5 x ~51; at
+ * batch 64 only the stem's forward is split (2 x 32), and AlexNet-CIFAR at
+ * batch 64 runs whole. Measured at the same speed within noise.
  * 0 = never chunk. Process-wide, applies to subsequent calls in all threads;
  * changing it releases the internal arena (the next call allocates what it
  * needs). */

@@ -1,7 +1,7 @@
 import Foundation
 
 /// Progress of a long loop on standard error: one updating line on a terminal, plain lines
-/// (about ten per epoch) otherwise, so logs stay readable.
+/// (about four per epoch) otherwise, so logs stay readable.
 public final class ProgressReporter {
     private let isTerminal: Bool
     private var lastDraw = 0.0
@@ -22,7 +22,7 @@ public final class ProgressReporter {
             lastDraw = now
             output("\r\u{1B}[K" + text())
         } else {
-            let every = max(1, total / 10)
+            let every = max(1, total / 4)
             if (index + 1) % every == 0 || index + 1 == total { output(text() + "\n") }
         }
     }

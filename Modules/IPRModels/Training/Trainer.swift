@@ -6,7 +6,7 @@ public struct TrainingOptions: Sendable {
     public var epochs: Int
     public var learningRate: Float = 0.01
     public var momentum: Float = 0.9
-    public var weightDecay: Float = 5e-4
+    public var weightDecay: Float = 1e-4
     /// Multi-step schedule (reference `lr_configs` format); nil keeps the rate constant.
     public var schedule: LRSchedule?
     /// Clip the global gradient norm to this value when set.

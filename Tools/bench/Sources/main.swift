@@ -5,9 +5,11 @@
 //   iprbench stack [--reps N] [--batch N]   the AlexNet-CIFAR conv→BN→ReLU→pool feature stack, fwd+bwd
 //   iprbench train [--batch 64]             AlexNet-CIFAR and ResNet-18 training steps (fwd, loss, bwd, SGD)
 //   iprbench infer [--batch 256]            the same models in evaluation mode
+//   iprbench loader                         images/s of the CIFAR train transform through the loader, one core
 //   iprbench ops | gemm                     memory-bound ops; conv-shaped GEMMs (OpenBLAS kernel choice)
 //   iprbench info                           BLAS kernel, threads, convolution kernels
 import Foundation
+import IPRData
 import IPRModels
 import IPRTensor
 
@@ -133,6 +135,8 @@ case "train", "infer":
         emit(["engine": "swift", "bench": command, "name": "\(arch) batch \(inferBatch)", "median_ms": r.median,
               "samples_ms": r.samples, "images_per_s": Double(inferBatch) / r.median * 1000, "peak_rss_mb": peakResidentMB()])
     }
+case "loader":
+    try! runLoaderBench(reps: reps, batch: batch, emit: emit)
 case "gemm":
     // The conv-shaped GEMM where OpenBLAS kernel choice matters most (notes/engine-spike.md).
     for (m, n, k) in [(192, 16384, 1600), (384, 4096, 1728), (1024, 1024, 1024)] {
@@ -142,6 +146,6 @@ case "gemm":
               "samples_ms": r.samples, "gflops": 2 * Double(m * n * k) / r.median / 1e6, "blas_core": BLASInfo.coreName])
     }
 default:
-    FileHandle.standardError.write(Data("usage: iprbench info | conv | stack | train | infer | ops | gemm [--reps N] [--batch N]\n".utf8))
+    FileHandle.standardError.write(Data("usage: iprbench info | conv | stack | train | infer | loader | ops | gemm [--reps N] [--batch N]\n".utf8))
     exit(2)
 }

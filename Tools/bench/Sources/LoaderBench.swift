@@ -1,0 +1,41 @@
+// Loader throughput: the CIFAR training transform (random crop 32 with 4 px zero padding, random
+// horizontal flip, to-tensor, ImageNet normalise) through DataLoader on the Fixtures CIFAR subset,
+// with one worker thread (the prefetch thread builds every batch; the caller only waits), so the
+// figure is images/s on one core. Run from the repository root (Fixtures/ is found from there).
+import Foundation
+import IPRData
+import IPRTensor
+
+/// Measures loader images/s over `reps` timed repetitions (after one warm-up) and emits one JSON record.
+func runLoaderBench(reps: Int, batch: Int, emit: ([String: Any]) -> Void) throws {
+    let root = FileManager.default.currentDirectoryPath + "/Fixtures/cifar10_subset"
+    let train = try CIFAR10(root: root, split: .train)
+    let loader = DataLoader(dataset: train, batchSize: batch, shuffle: true, seed: 0, dropLast: true,
+                            transform: .cifarTrain(), prefetch: 2, workers: 1)
+    let imagesPerEpoch = loader.batchCount * batch
+    // Enough epochs per repetition that one takes tens of milliseconds.
+    let epochsPerRep = max(1, 20_000 / max(imagesPerEpoch, 1))
+    var epoch = 0
+    var checksum: Float = 0
+    func oneRep() throws {
+        for _ in 0..<epochsPerRep {
+            try loader.forEachBatch(epoch: epoch) { checksum += $0.images.pointer[0] }
+            epoch += 1
+        }
+    }
+    try oneRep()
+    var samples: [Double] = []
+    for _ in 0..<max(reps, 1) {
+        let t0 = DispatchTime.now().uptimeNanoseconds
+        try oneRep()
+        samples.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+    }
+    let sorted = samples.sorted()
+    let mid = sorted.count / 2
+    let medianMs = sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+    let images = imagesPerEpoch * epochsPerRep
+    emit(["engine": "swift", "bench": "loader", "name": "CIFAR train transform, 1 core", "median_ms": medianMs,
+          "samples_ms": samples, "images_per_s": Double(images) / (medianMs / 1000), "images_per_rep": images,
+          "batch": batch])
+    _ = checksum
+}

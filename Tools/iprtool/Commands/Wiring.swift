@@ -1,0 +1,80 @@
+import ArgumentParser
+import Foundation
+import IPRData
+import IPRModels
+import IPRTensor
+
+/// An IPRData loader seen as the trainer's `TrainingData`.
+struct LoaderTrainingData: TrainingData {
+    let loader: any BatchSource
+    let samples: Int
+    var batchesPerEpoch: Int { loader.batchCount }
+    var samplesPerEpoch: Int { samples }
+    func forEachBatch(epoch: Int, _ body: (Tensor, [Int]) throws -> Void) throws {
+        try loader.forEachBatch(epoch: epoch) { try body($0.images, $0.labels) }
+    }
+}
+
+/// The transforms the reference uses for each kind of dataset (SPEC.md §5).
+func transforms(dataset: String, inputSize: Int, normalize: Normalize) -> (train: SampleTransform, test: SampleTransform) {
+    switch dataset {
+    case "cifar10", "cifar100":
+        return (.cifarTrain(normalize: normalize), .cifarTest(normalize: normalize))
+    case "imagefolder" where inputSize == 224:
+        return (.imageNetTrain(normalize: normalize), .imageNetTest(normalize: normalize))
+    case "imagefolder", "trigger-set":
+        let crop = SampleTransform(CenterCrop(inputSize), normalize: normalize)
+        return (crop, crop)
+    default:  // gray IDX data, already padded to the input size
+        let plain = SampleTransform([], normalize: normalize)
+        return (plain, plain)
+    }
+}
+
+/// Options every command that reads a dataset shares.
+struct DataArguments: ParsableArguments {
+    @Option(help: "Dataset name (see `iprtool datasets`).")
+    var dataset = "cifar10"
+
+    @Option(help: "Dataset folder (CIFAR: the folder with data_batch_*.bin / test_batch.bin).")
+    var data: String?
+
+    @Option(help: "Images per batch.")
+    var batchSize = 64
+
+    @Option(help: "Threads decoding and augmenting each batch.")
+    var workers = 1
+
+    @Option(help: "Gray datasets: zero-pad images to this size (Fashion-MNIST 28 → 32 for the CIFAR models).")
+    var padTo: Int?
+
+    @Option(help: "Use only the first N images of each split (quick runs).")
+    var limit: Int?
+
+    /// The dataset split, or a clear error naming the flag.
+    func open(_ split: DatasetSplit, channels: Int = 3) throws -> any Dataset {
+        let isGray = dataset == "fashion-mnist" || dataset == "idx"
+        guard let root = data ?? (dataset == "fashion-mnist" ? "" : nil) else {
+            throw ValidationError("--data is required for dataset '\(dataset)'")
+        }
+        let full = try Datasets.make(dataset, DatasetOptions(root: root, split: split, channels: channels,
+                                                             padTo: padTo ?? (isGray ? 32 : nil)))
+        return try limit.map { try Subset(full, limit: $0) } ?? full
+    }
+
+    func validateNames() throws {
+        guard Datasets.registry.names.contains(dataset) else {
+            throw ValidationError("unknown dataset '\(dataset)'; known: \(Datasets.registry.names.joined(separator: ", "))")
+        }
+        guard batchSize > 0 else { throw ValidationError("--batch-size must be positive, got \(batchSize)") }
+        guard workers > 0 else { throw ValidationError("--workers must be positive, got \(workers)") }
+        if let limit, limit <= 0 { throw ValidationError("--limit must be positive, got \(limit)") }
+        if data == nil && dataset != "fashion-mnist" { throw ValidationError("--data is required for dataset '\(dataset)'") }
+    }
+}
+
+/// Seconds since `start`, for messages.
+func elapsed(since start: Date) -> String { formatDuration(Date().timeIntervalSince(start)) }
+
+/// Writes a line to standard output unbuffered, so it interleaves correctly with progress on stderr.
+func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }

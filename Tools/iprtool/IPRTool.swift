@@ -1,0 +1,28 @@
+import ArgumentParser
+import Foundation
+import IPRTensor
+
+/// `iprtool`: train, evaluate and (later) protect and verify models. Parsing and wiring only — the
+/// work is in the libraries.
+@main
+struct IPRTool: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "iprtool",
+        abstract: "Train deep networks and prove their ownership with DeepIPR passports.",
+        discussion: """
+        Start with `iprtool demo`: it trains a small AlexNet on the CIFAR-10 images in Fixtures/ and \
+        evaluates it. `iprtool models` and `iprtool datasets` list what can be named in --model and --dataset.
+        """,
+        version: "0.1.0",
+        subcommands: [Train.self, Evaluate.self, Demo.self, ModelsCommand.self, DatasetsCommand.self])
+
+    static func main() {
+        ProcessTuning.apply()   // fast OpenBLAS kernel, quiet idle threads (re-executes once)
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
