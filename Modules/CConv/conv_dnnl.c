@@ -110,8 +110,8 @@ static void release_arena(void) {
  * cut the arena peak over ResNet-18's convolutions at batch 256 from 266 MB
  * (stem forward) to 103 MB for inference and 177 MB for training (the 512->512
  * 4x4 Winograd backward weights: ~125 MB of it does not depend on the batch),
- * with no measurable slowdown; 8 MiB saved little more and was ~5% slower on
- * the 128-channel layers. */
+ * within ~3% of the whole-batch time per layer; 8 MiB saved little more and
+ * was ~5% slower on the 128-channel layers. */
 #define MIN_CHUNK 16
 static size_t g_chunk_budget = IPR_CONV_DEFAULT_CHUNK_BUDGET;
 
