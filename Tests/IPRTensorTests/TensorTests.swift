@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import IPRTensor
 
@@ -154,5 +155,30 @@ import Testing
         #expect(ProcessTuning.betterKernel(current: "Haswell", cpu: zen4) == nil)
         #expect(ProcessTuning.betterKernel(current: "Prescott", cpu: old) == nil)
         #expect(CPUInfo.read().vendor.isEmpty == false)
+    }
+}
+
+@Suite struct GraphReleaseTests {
+    @Test func backwardReleasesSavedActivationsUnlessRetained() {
+        let x = Tensor(shape: [3], data: [1, 2, 3])
+        x.requiresGrad = true
+        weak var weakHidden: Tensor?
+        let out: Tensor
+        do {
+            let hidden = x.exp()
+            weakHidden = hidden
+            out = (hidden * 2).sum()
+        }
+        #expect(weakHidden != nil)          // kept alive by the graph
+        out.backward()
+        #expect(weakHidden == nil)          // released during backward, as PyTorch does
+        #expect(!out.requiresGrad)
+
+        let y = (x * x).sum()
+        y.backward(retainGraph: true)
+        y.backward()
+        // 2·e^x from the first graph, plus 2x twice from the retained one.
+        let expected = [Float(1), 2, 3].map { 2 * expf($0) + 4 * $0 }
+        #expect(zip(x.grad!.array, expected).allSatisfy { Swift.abs($0 - $1) < 1e-4 })
     }
 }
