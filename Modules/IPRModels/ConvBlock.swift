@@ -74,7 +74,8 @@ public final class ConvBlock: Layer {
 
     public func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor {
         let y = conv(x, context)
-        if let fused = norm as? any FusedReLUNorm { return fused.forward(y, context, relu: spec.relu) }
+        // y is ours alone: without a graph, the norm may overwrite it.
+        if let fused = norm as? any FusedReLUNorm { return fused.forward(y, context, relu: spec.relu, inPlace: true) }
         if let norm { let z = norm(y, context); return spec.relu ? z.relu() : z }
         return spec.relu ? y.relu() : y
     }

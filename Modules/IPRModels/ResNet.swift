@@ -33,7 +33,14 @@ public final class BasicBlock: Layer {
 
     public func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor {
         let out = convbn2(convbnrelu1(x, context), context)
-        return (out + (shortcut?(x, context) ?? x)).relu()
+        let residual = shortcut?(x, context) ?? x
+        guard GradMode.isEnabled else {
+            // Inference: `out` is ours alone, so add and ReLU in place (one activation fewer).
+            out.addInPlace(residual)
+            out.reluInPlace()
+            return out
+        }
+        return (out + residual).relu()
     }
 }
 

@@ -92,3 +92,18 @@ final class RecordingFactory: ConvBlockFactory {
         #expect(Swift.abs(std - (2 / Float(32 * 9)).squareRoot()) < 0.002)
     }
 }
+
+@Suite struct InferenceInPlaceTests {
+    /// In-place inference (no graph) must compute exactly what the recorded forward pass computes.
+    @Test func noGradForwardEqualsRecordedForward() throws {
+        for arch in ["resnet9", "alexnet"] {
+            let model = try Models.make(arch, config: ModelConfig(classes: 10), seed: 7)
+            var rng = RNG(seed: 8)
+            let x = Tensor.normal([2, 3, 32, 32], rng: &rng)
+            let recorded = model(x, .eval)          // parameters require grad: a graph is recorded
+            #expect(recorded.requiresGrad)
+            let inference = noGrad { model(x, .eval) }
+            #expect(recorded.array == inference.array, "\(arch)")
+        }
+    }
+}

@@ -13,6 +13,8 @@ struct AxpyOp: BinaryFunctor {
     let s: Float
     @inline(__always) func callAsFunction(_ a: Float, _ b: Float) -> Float { a + s * b }
 }
+/// max(x, 0)
+struct ReLUOp: UnaryFunctor { @inline(__always) func callAsFunction(_ x: Float) -> Float { x > 0 ? x : 0 } }
 /// s·x
 struct ScaleOp: UnaryFunctor {
     let s: Float

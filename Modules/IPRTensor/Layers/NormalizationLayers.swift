@@ -1,7 +1,8 @@
 /// A normalisation layer that can apply a ReLU in the same pass (conv blocks use this: one
 /// activation tensor fewer per block, like PyTorch's in-place ReLU).
 public protocol FusedReLUNorm: Layer {
-    func forward(_ x: Tensor, _ context: ForwardContext, relu: Bool) -> Tensor
+    /// `inPlace`: overwrite `x` when no graph is recorded (the caller no longer needs it).
+    func forward(_ x: Tensor, _ context: ForwardContext, relu: Bool, inPlace: Bool) -> Tensor
 }
 
 /// Batch normalisation (PyTorch `nn.BatchNorm2d`): affine `weight`/`bias` (optional), buffers
@@ -29,12 +30,12 @@ public final class BatchNorm2d: FusedReLUNorm {
         v.counter("num_batches_tracked", numBatchesTracked)
     }
 
-    public func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor { forward(x, context, relu: false) }
+    public func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor { forward(x, context, relu: false, inPlace: false) }
 
-    public func forward(_ x: Tensor, _ context: ForwardContext, relu: Bool) -> Tensor {
+    public func forward(_ x: Tensor, _ context: ForwardContext, relu: Bool, inPlace: Bool) -> Tensor {
         if context.training { numBatchesTracked.value += 1 }
         return batchNorm(x, runningMean: runningMean, runningVar: runningVar, weight: weight, bias: bias,
-                         training: context.training, momentum: momentum, eps: eps, relu: relu)
+                         training: context.training, momentum: momentum, eps: eps, relu: relu, inPlace: inPlace)
     }
 }
 
@@ -57,10 +58,10 @@ public final class GroupNorm: FusedReLUNorm {
         v.param("bias", bias)
     }
 
-    public func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor { forward(x, context, relu: false) }
+    public func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor { forward(x, context, relu: false, inPlace: false) }
 
-    public func forward(_ x: Tensor, _ context: ForwardContext, relu: Bool) -> Tensor {
-        groupNorm(x, groups: groups, weight: weight, bias: bias, eps: eps, relu: relu)
+    public func forward(_ x: Tensor, _ context: ForwardContext, relu: Bool, inPlace: Bool) -> Tensor {
+        groupNorm(x, groups: groups, weight: weight, bias: bias, eps: eps, relu: relu, inPlace: inPlace)
     }
 }
 
@@ -80,9 +81,9 @@ public final class InstanceNorm2d: FusedReLUNorm {
         v.param("bias", bias)
     }
 
-    public func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor { forward(x, context, relu: false) }
+    public func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor { forward(x, context, relu: false, inPlace: false) }
 
-    public func forward(_ x: Tensor, _ context: ForwardContext, relu: Bool) -> Tensor {
-        instanceNorm(x, weight: weight, bias: bias, eps: eps, relu: relu)
+    public func forward(_ x: Tensor, _ context: ForwardContext, relu: Bool, inPlace: Bool) -> Tensor {
+        instanceNorm(x, weight: weight, bias: bias, eps: eps, relu: relu, inPlace: inPlace)
     }
 }

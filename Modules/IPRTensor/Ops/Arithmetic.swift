@@ -37,6 +37,9 @@ extension Tensor {
         if scale == 1 { Elementwise.apply(p, p, q, count, AddOp()) } else { Elementwise.apply(p, p, q, count, AxpyOp(s: scale)) }
     }
 
+    /// In-place `max(self, 0)`, outside the graph.
+    public func reluInPlace() { Elementwise.apply(pointer, pointer, count, ReLUOp()) }
+
     /// In-place `self *= s`, outside the graph.
     public func scaleInPlace(_ s: Float) { Elementwise.apply(pointer, pointer, count, ScaleOp(s: s)) }
 }

@@ -8,8 +8,12 @@ import Glibc
 /// given, updates them in place (`running = (1 − momentum)·running + momentum·batch`, unbiased
 /// variance). Evaluation: normalises with the running statistics. `relu` fuses a ReLU onto the
 /// output (one pass and one activation tensor fewer than two ops).
+///
+/// `inPlace`: when no graph is being recorded, overwrite `x` with the result instead of allocating
+/// (inference; the caller must not need `x` afterwards).
 public func batchNorm(_ x: Tensor, runningMean: Tensor?, runningVar: Tensor?, weight: Tensor?, bias: Tensor?,
-                      training: Bool, momentum: Float = 0.1, eps: Float = 1e-5, relu: Bool = false) -> Tensor {
+                      training: Bool, momentum: Float = 0.1, eps: Float = 1e-5, relu: Bool = false,
+                      inPlace: Bool = false) -> Tensor {
     precondition(x.rank == 2 || x.rank == 4, "batchNorm: input must be [N, C] or [N, C, H, W], got \(x.shape)")
     let n = x.shape[0], c = x.shape[1], s = x.rank == 4 ? x.shape[2] * x.shape[3] : 1
     let pg = PlaneGroups.batchNorm(n: n, c: c, s: s)
@@ -32,34 +36,35 @@ public func batchNorm(_ x: Tensor, runningMean: Tensor?, runningVar: Tensor?, we
         rstd = runningVar.array.map { 1 / ($0 + eps).squareRoot() }
     }
     return normalized(x, "batch_norm", pg, mean: mean, rstd: rstd, weight: weight, bias: bias,
-                      constantStatistics: !training, relu: relu)
+                      constantStatistics: !training, relu: relu, inPlace: inPlace)
 }
 
 /// Group normalisation of `[N, C, H, W]` over `groups` groups of channels (PyTorch `F.group_norm`).
 public func groupNorm(_ x: Tensor, groups: Int, weight: Tensor?, bias: Tensor?, eps: Float = 1e-5,
-                      relu: Bool = false) -> Tensor {
+                      relu: Bool = false, inPlace: Bool = false) -> Tensor {
     precondition(x.rank == 4 || x.rank == 2, "groupNorm: input must be [N, C, H, W], got \(x.shape)")
     let n = x.shape[0], c = x.shape[1], s = x.rank == 4 ? x.shape[2] * x.shape[3] : 1
     precondition(groups > 0 && c % groups == 0, "groupNorm: \(c) channels do not split into \(groups) groups")
     let pg = PlaneGroups.groupNorm(n: n, c: c, s: s, groups: groups)
     let stats = NormalizationKernel.statistics(x.pointer, pg)
     return normalized(x, "group_norm", pg, mean: stats.mean, rstd: stats.variance.map { 1 / ($0 + eps).squareRoot() },
-                      weight: weight, bias: bias, constantStatistics: false, relu: relu)
+                      weight: weight, bias: bias, constantStatistics: false, relu: relu, inPlace: inPlace)
 }
 
 /// Instance normalisation: each (sample, channel) plane on its own (PyTorch `F.instance_norm`
 /// without running statistics).
 public func instanceNorm(_ x: Tensor, weight: Tensor? = nil, bias: Tensor? = nil, eps: Float = 1e-5,
-                         relu: Bool = false) -> Tensor {
-    groupNorm(x, groups: x.shape[1], weight: weight, bias: bias, eps: eps, relu: relu)
+                         relu: Bool = false, inPlace: Bool = false) -> Tensor {
+    groupNorm(x, groups: x.shape[1], weight: weight, bias: bias, eps: eps, relu: relu, inPlace: inPlace)
 }
 
 private func normalized(_ x: Tensor, _ name: String, _ pg: PlaneGroups, mean: [Float], rstd: [Float],
-                        weight: Tensor?, bias: Tensor?, constantStatistics: Bool, relu: Bool) -> Tensor {
+                        weight: Tensor?, bias: Tensor?, constantStatistics: Bool, relu: Bool, inPlace: Bool) -> Tensor {
     for p in [weight, bias].compactMap({ $0 }) {
         precondition(p.shape == [pg.c], "\(name): affine parameter \(p.shape) for \(pg.c) channels")
     }
-    let out = Tensor(uninitialized: x.shape)
+    let recording = GradMode.isEnabled && ([x, weight, bias].contains { $0?.requiresGrad == true })
+    let out = inPlace && !recording ? x.detach() : Tensor(uninitialized: x.shape)
     NormalizationKernel.forward(out.pointer, x.pointer, pg, mean: mean, rstd: rstd, weight: weight?.pointer,
                                 bias: bias?.pointer, relu: relu)
     // The fused ReLU's backward needs the output: keep its storage (not the tensor: a cycle).
