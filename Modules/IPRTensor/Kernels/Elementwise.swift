@@ -64,39 +64,6 @@ enum Elementwise {
 
     static let grain = 1 << 15
 
-    /// out[i] = f(a[i])
-    @inline(__always)
-    static func map(_ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ n: Int,
-                    _ f: @Sendable (Float) -> Float) {
-        let o = UnsafeSendable(out), x = UnsafeSendable(a)
-        parallelFor(n, grain: grain) { r in
-            let o = o.value, x = x.value
-            for i in r { o[i] = f(x[i]) }
-        }
-    }
-
-    /// out[i] = f(a[i], b[i])
-    @inline(__always)
-    static func zip(_ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int,
-                    _ f: @Sendable (Float, Float) -> Float) {
-        let o = UnsafeSendable(out), x = UnsafeSendable(a), y = UnsafeSendable(b)
-        parallelFor(n, grain: grain) { r in
-            let o = o.value, x = x.value, y = y.value
-            for i in r { o[i] = f(x[i], y[i]) }
-        }
-    }
-
-    /// out[i] = f(a[i], b[i], c[i])
-    @inline(__always)
-    static func zip3(_ out: UnsafeMutablePointer<Float>, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>,
-                     _ c: UnsafePointer<Float>, _ n: Int, _ f: @Sendable (Float, Float, Float) -> Float) {
-        let o = UnsafeSendable(out), x = UnsafeSendable(a), y = UnsafeSendable(b), z = UnsafeSendable(c)
-        parallelFor(n, grain: grain) { r in
-            let o = o.value, x = x.value, y = y.value, z = z.value
-            for i in r { o[i] = f(x[i], y[i], z[i]) }
-        }
-    }
-
     /// Sum of n floats with several accumulators (a single accumulator is latency-bound, ~8× slower).
     static func sum(_ a: UnsafePointer<Float>, _ n: Int) -> Float {
         var acc = SIMD8<Float>()

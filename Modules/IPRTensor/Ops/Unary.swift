@@ -27,7 +27,7 @@ extension Tensor {
     func zipMap(_ other: Tensor, _ f: @escaping @Sendable (Float, Float) -> Float) -> Tensor {
         precondition(shape == other.shape, "zipMap: \(shape) vs \(other.shape)")
         let out = Tensor(uninitialized: shape)
-        Elementwise.zip(out.pointer, pointer, other.pointer, count, f)
+        Elementwise.apply(out.pointer, pointer, other.pointer, count, ClosureOp2(f: f))
         return out
     }
 
