@@ -9,6 +9,7 @@ let package = Package(
         .library(name: "IPRTensor", targets: ["IPRTensor"]),
         .library(name: "IPRData", targets: ["IPRData"]),
         .library(name: "IPRModels", targets: ["IPRModels"]),
+        .library(name: "IPRPassport", targets: ["IPRPassport"]),
         .executable(name: "iprtool", targets: ["iprtool"]),
     ],
     dependencies: [
@@ -34,6 +35,7 @@ let package = Package(
                 linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
         .target(name: "IPRData", dependencies: ["IPRTensor", "CPNG", "CZlib", "CImageCodecs"], path: "Modules/IPRData"),
         .target(name: "IPRModels", dependencies: ["IPRTensor"], path: "Modules/IPRModels"),
+        .target(name: "IPRPassport", dependencies: ["IPRModels", "IPRData"], path: "Modules/IPRPassport"),
 
         // MARK: - Tools
         .executableTarget(name: "iprtool", dependencies: [
@@ -46,6 +48,7 @@ let package = Package(
         .testTarget(name: "IPRTensorTests", dependencies: ["IPRTensor"], path: "Tests/IPRTensorTests"),
         .testTarget(name: "IPRDataTests", dependencies: ["IPRData"], path: "Tests/IPRDataTests"),
         .testTarget(name: "IPRModelsTests", dependencies: ["IPRModels"], path: "Tests/IPRModelsTests"),
+        .testTarget(name: "IPRPassportTests", dependencies: ["IPRPassport"], path: "Tests/IPRPassportTests"),
         .testTarget(name: "IPRToolTests", dependencies: ["iprtool"], path: "Tests/IPRToolTests"),
     ]
 )

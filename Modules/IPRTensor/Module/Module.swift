@@ -25,11 +25,16 @@ public enum StateEntry {
     case parameter(Tensor)
     case buffer(Tensor, persistent: Bool)
     case counter(CounterBuffer)
+    /// A second state-dict name for a tensor listed elsewhere (the reference's passport layers save
+    /// their conv weight as both `weight` and `conv.weight`). Saved and loaded, never optimised twice.
+    case alias(Tensor)
 }
 
 /// Collects a module tree's state under PyTorch state-dict names (`features.0.conv.weight`).
 public struct StateVisitor {
     public private(set) var entries: [(name: String, entry: StateEntry)] = []
+    /// Every child module visited, with its path (`features.4`), outermost first.
+    public private(set) var modules: [(path: String, module: any Module)] = []
     private var prefix = ""
 
     public init() {}
@@ -42,6 +47,8 @@ public struct StateVisitor {
     public mutating func buffer(_ name: String, _ t: Tensor?, persistent: Bool = true) {
         if let t { entries.append((prefix + name, .buffer(t, persistent: persistent))) }
     }
+    /// Another state-dict name for a tensor that is listed as a parameter elsewhere.
+    public mutating func alias(_ name: String, _ t: Tensor) { entries.append((prefix + name, .alias(t))) }
     /// An integer counter buffer.
     public mutating func counter(_ name: String, _ c: CounterBuffer?) {
         if let c { entries.append((prefix + name, .counter(c))) }
@@ -51,6 +58,7 @@ public struct StateVisitor {
         guard let m else { return }
         let saved = prefix
         prefix += name + "."
+        modules.append((String(prefix.dropLast()), m))
         m.visit(&self)
         prefix = saved
     }
@@ -78,6 +86,13 @@ extension Module {
         var v = StateVisitor()
         visit(&v)
         return v.entries
+    }
+
+    /// Every submodule with its state-dict path, outermost first (finds passport layers in any model).
+    public func namedModules() -> [(path: String, module: any Module)] {
+        var v = StateVisitor()
+        visit(&v)
+        return v.modules
     }
 
     /// Named learnable parameters, in order.

@@ -4,7 +4,7 @@ extension Module {
         var file = SafeTensorsFile(metadata: metadata)
         for (name, entry) in stateEntries {
             switch entry {
-            case .parameter(let t), .buffer(let t, persistent: true):
+            case .parameter(let t), .buffer(let t, persistent: true), .alias(let t):
                 file.set(name, SafeTensor(floats: t.array, shape: t.shape))
             case .buffer(_, persistent: false):
                 continue
@@ -30,7 +30,7 @@ extension Module {
                 continue
             }
             switch entry {
-            case .parameter(let t), .buffer(let t, _):
+            case .parameter(let t), .buffer(let t, _), .alias(let t):
                 guard st.shape == t.shape else {
                     problems.append("size mismatch for '\(name)': file has \(st.shape), model has \(t.shape)")
                     continue

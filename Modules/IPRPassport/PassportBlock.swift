@@ -1,0 +1,96 @@
+import IPRModels
+import IPRTensor
+
+/// The scheme-V1 passport layer (the reference's `PassportBlock`, SPEC.md §2):
+///
+///     conv (no bias) → norm (no affine) → γ ⊙ x + β → ReLU
+///     γ = mean over H, W of conv(skey),  β = mean over H, W of conv(key)
+///
+/// `skey` (scale passport) and `key` (bias passport) are `[1, C_in, H, W]` at the block's input
+/// size, fed through the *same* conv weight, so γ and β move with the weights and a wrong passport
+/// gives wrong γ, β — and a wrong network. The signature `b` (±1 per output channel) is embedded in
+/// the signs of γ by the sign loss.
+///
+/// State-dict names follow the reference: `weight` (the conv weight again), `b`, `key`, `skey`,
+/// `conv.weight`, `sign_loss.b`, `bn.*`.
+public final class PassportBlock: Layer {
+    public let spec: ConvBlockSpec
+    public let conv: Conv2d
+    /// Normalisation without affine parameters (nil for norm `.none`).
+    public let norm: (any FusedReLUNorm)?
+    /// Bias passport `P_β` and scale passport `P_γ`, `[1, C_in, H, W]`.
+    public let key: Tensor, skey: Tensor
+    /// The signature, ±1 per output channel.
+    public let b: Tensor
+    /// Weight α of this layer's sign loss.
+    public var signLossRatio: Float
+    /// γ of the latest forward pass (with its graph while training), for the sign loss.
+    public private(set) var lastScale: Tensor?
+    private let signLoss: SignLossBuffers
+
+    /// A passport layer with random passports (uniform in [−1, 1], the reference's `random` keys).
+    public init(_ spec: ConvBlockSpec, signature: [Float], signLossRatio: Float = 0.1, rng: inout RNG) {
+        precondition(signature.count == spec.outChannels && signature.allSatisfy { $0 == 1 || $0 == -1 },
+                     "PassportBlock \(spec.path): signature needs \(spec.outChannels) values of ±1")
+        self.spec = spec
+        conv = Conv2d(spec.inChannels, spec.outChannels, kernel: spec.kernel, stride: spec.stride,
+                      padding: spec.padding, bias: false, rng: &rng)
+        Init.kaimingNormal(conv.weight, mode: .fanOut, rng: &rng)
+        norm = makeNorm(spec.norm, channels: spec.outChannels, affine: false) as? any FusedReLUNorm
+        let keyShape = [1, spec.inChannels, spec.inputHeight, spec.inputWidth]
+        key = Tensor.uniform(keyShape, low: -1, high: 1, rng: &rng)
+        skey = Tensor.uniform(keyShape, low: -1, high: 1, rng: &rng)
+        b = Tensor(shape: [spec.outChannels], data: signature)
+        signLoss = SignLossBuffers(b: b)
+        self.signLossRatio = signLossRatio
+    }
+
+    public func visit(_ v: inout StateVisitor) {
+        v.alias("weight", conv.weight)
+        v.buffer("b", b)
+        v.buffer("key", key)
+        v.buffer("skey", skey)
+        v.child("conv", conv)
+        v.child("sign_loss", signLoss)
+        v.child("bn", norm)
+    }
+
+    /// γ: the scale passport through the conv, averaged over space (`[C_out]`).
+    public func scale() -> Tensor { passportResponse(skey) }
+
+    /// β: the bias passport through the conv, averaged over space (`[C_out]`).
+    public func bias() -> Tensor { passportResponse(key) }
+
+    private func passportResponse(_ passport: Tensor) -> Tensor {
+        conv(passport, .eval).mean(axes: [0, 2, 3])
+    }
+
+    public func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor {
+        let y = conv(x, context)
+        let normalized = norm.map { $0.forward(y, context, relu: false, inPlace: true) } ?? y
+        let gamma = scale(), beta = bias()
+        lastScale = context.training ? gamma : nil
+        let c = spec.outChannels
+        let out = normalized * gamma.reshape([1, c, 1, 1]) + beta.reshape([1, c, 1, 1])
+        return spec.relu ? out.relu() : out
+    }
+
+    /// The sign loss of γ (reference `SignLoss`): `α · Σ max(0, 0.1 − b·γ) + 1e-5 · Σ γ²`.
+    public func signLoss(of gamma: Tensor) -> Tensor {
+        (0.1 - b * gamma).relu().sum() * signLossRatio + gamma.pow(2).sum() * 1e-5
+    }
+
+    /// Fraction of channels whose γ has the signature's sign (γ = 0 is a miss).
+    public func signAccuracy(of gamma: Tensor) -> Double {
+        let g = gamma.array, bits = b.array
+        return Double(zip(g, bits).filter { $0 * $1 > 0 }.count) / Double(max(bits.count, 1))
+    }
+}
+
+/// The reference keeps a copy of `b` in its `SignLoss` child (`sign_loss.b`); so do we, for
+/// checkpoints that load both ways.
+final class SignLossBuffers: Module {
+    let b: Tensor
+    init(b: Tensor) { self.b = b }
+    func visit(_ v: inout StateVisitor) { v.buffer("b", b) }
+}

@@ -1,0 +1,112 @@
+import Foundation
+import Testing
+import IPRModels
+import IPRTensor
+@testable import IPRPassport
+
+/// Bits of a text, MSB first, 1 → +1 (SPEC.md §2), padded with +1 for the test.
+func bits(_ text: String, channels: Int) -> [Float] {
+    var out: [Float] = []
+    for byte in text.utf8 { for k in 0..<8 { out.append((byte >> UInt8(7 - k)) & 1 == 1 ? 1 : -1) } }
+    while out.count < channels { out.append(out.count % 3 == 0 ? -1 : 1) }
+    return out
+}
+
+func spec(_ c: Int = 3, _ o: Int = 16, size: Int = 6, norm: NormKind = .bn) -> ConvBlockSpec {
+    ConvBlockSpec(path: "features.4", inChannels: c, outChannels: o, kernel: 3, padding: 1, norm: norm, inputHeight: size, inputWidth: size)
+}
+
+@Suite struct PassportBlockTests {
+    @Test func stateDictNamesFollowTheReference() {
+        var rng = RNG(seed: 1)
+        let block = PassportBlock(spec(), signature: bits("hi", channels: 16), rng: &rng)
+        #expect(block.stateDict().names == ["weight", "b", "key", "skey", "conv.weight", "sign_loss.b",
+                                            "bn.running_mean", "bn.running_var", "bn.num_batches_tracked"])
+        #expect(block.namedParameters().map(\.name) == ["conv.weight"])   // the alias is not optimised twice
+        #expect(block.key.shape == [1, 3, 6, 6] && block.skey.shape == [1, 3, 6, 6])
+    }
+
+    @Test func scaleAndBiasComeFromThePassportsThroughTheSameWeights() {
+        var rng = RNG(seed: 2)
+        let block = PassportBlock(spec(norm: .none), signature: bits("", channels: 16), rng: &rng)
+        let manualGamma = noGrad { conv2d(block.skey, weight: block.conv.weight, padding: (1, 1)).mean(axes: [0, 2, 3]) }
+        #expect(noGrad { block.scale() }.array == manualGamma.array)
+        let x = Tensor.normal([2, 3, 6, 6], rng: &rng)
+        let y = noGrad { block(x, .eval) }
+        let expected = noGrad {
+            (conv2d(x, weight: block.conv.weight, padding: (1, 1)) * block.scale().reshape([1, 16, 1, 1])
+                + block.bias().reshape([1, 16, 1, 1])).relu()
+        }
+        #expect(y.array == expected.array)
+    }
+
+    @Test func gradientsReachWeightsInputAndPassports() {
+        var rng = RNG(seed: 3)
+        let block = PassportBlock(spec(2, 4, size: 4), signature: bits("", channels: 4), rng: &rng)
+        var data = RNG(seed: 4)
+        let x = Tensor.normal([3, 2, 4, 4], rng: &data)
+        // Central differences through batch norm + ReLU kinks: a small step and a loose tolerance.
+        checkGradients([x, block.conv.weight, block.key, block.skey]) { _ in
+            let out = block(x, .train)
+            return out + block.signLoss(of: block.scale())
+        }
+    }
+
+    @Test func signLossEmbedsTheSignatureAndTheTrainerLogsIt() throws {
+        var rng = RNG(seed: 5)
+        let signature = bits("OK", channels: 16)
+        let block = PassportBlock(spec(3, 16, size: 8), signature: signature, signLossRatio: 1, rng: &rng)
+        let model = Sequential([block, AdaptiveAvgPool2d(1), Flatten(), Linear(16, 2, rng: &rng)])
+        var data = RNG(seed: 6)
+        let images = Tensor.normal([32, 3, 8, 8], rng: &data)
+        let labels = (0..<32).map { $0 % 2 }
+        let before = block.signAccuracy(of: noGrad { block.scale() })
+        let sgd = SGD(parameters: model.trainableParameters(), learningRate: 0.05, momentum: 0.9)
+        let objective = PassportObjective()
+        var metrics: [String: Float] = [:]
+        for _ in 0..<60 {
+            sgd.zeroGrad()
+            let step = objective.step(model: model, images: images, labels: labels)
+            step.loss.backward()
+            sgd.step()
+            metrics = step.metrics
+        }
+        let gamma = noGrad { block.scale() }
+        #expect(block.signAccuracy(of: gamma) == 1, "before training: \(before)")
+        #expect(metrics["sign_acc"] == 1 && metrics["sign_loss"] != nil)
+        // Read the text back from the signs of γ.
+        let decoded = gamma.array.prefix(16).map { $0 > 0 ? 1 : 0 }
+        let bytes = stride(from: 0, to: 16, by: 8).map { i in decoded[i..<i + 8].reduce(UInt8(0)) { $0 << 1 | UInt8($1) } }
+        #expect(String(decoding: bytes, as: UTF8.self) == "OK")
+        #expect(passportBlocks(in: model).count == 1)
+    }
+}
+
+/// Finite-difference check of Σ f(inputs) ⊙ R against autograd (see IPRTensorTests for the full helper).
+func checkGradients(_ inputs: [Tensor], eps: Float = 1e-3, tolerance: Double = 3e-2,
+                    sourceLocation: SourceLocation = #_sourceLocation, _ f: ([Tensor]) -> Tensor) {
+    for t in inputs { t.grad = nil }
+    let leaves = inputs.filter { !$0.requiresGrad }
+    for t in leaves { t.requiresGrad = true }
+    defer { for t in leaves { t.requiresGrad = false } }
+    let probe = f(inputs)
+    var rng = RNG(seed: 9)
+    let projection = Tensor.normal(probe.shape, rng: &rng)
+    (probe * projection).sum().backward()
+    func objective() -> Double {
+        noGrad { let out = f(inputs); return (0..<out.count).reduce(0.0) { $0 + Double(out.pointer[$1]) * Double(projection.pointer[$1]) } }
+    }
+    for (k, t) in inputs.enumerated() {
+        guard let grad = t.grad else { Issue.record("input \(k) got no gradient", sourceLocation: sourceLocation); continue }
+        var worst = 0.0
+        for i in Array(rng.permutation(t.count).prefix(20)) {
+            let saved = t.pointer[i]
+            t.pointer[i] = saved + eps; let plus = objective()
+            t.pointer[i] = saved - eps; let minus = objective()
+            t.pointer[i] = saved
+            let numeric = (plus - minus) / (2 * Double(eps)), analytic = Double(grad.pointer[i])
+            worst = max(worst, abs(numeric - analytic) / max(1, abs(numeric), abs(analytic)))
+        }
+        #expect(worst <= tolerance, "input \(k): worst relative error \(worst)", sourceLocation: sourceLocation)
+    }
+}
