@@ -110,3 +110,49 @@ func checkGradients(_ inputs: [Tensor], eps: Float = 1e-3, tolerance: Double = 3
         #expect(worst <= tolerance, "input \(k): worst relative error \(worst)", sourceLocation: sourceLocation)
     }
 }
+
+@Suite struct PassportPrivateBlockTests {
+    @Test func stateDictNamesAndPaths() {
+        var rng = RNG(seed: 11)
+        let block = PassportPrivateBlock(spec(), signature: bits("v2", channels: 16), rng: &rng)
+        #expect(block.stateDict().names == ["weight", "scale", "bias", "b", "key_private", "skey_private", "conv.weight",
+                                            "sign_loss_private.b", "bn.running_mean", "bn.running_var", "bn.num_batches_tracked",
+                                            "bn_private.running_mean", "bn_private.running_var", "bn_private.num_batches_tracked"])
+        #expect(block.namedParameters().map(\.name) == ["scale", "bias", "conv.weight"])
+        let x = Tensor.normal([4, 3, 6, 6], rng: &rng)
+        let pub = noGrad { block(x, ForwardContext(training: true, path: 0)) }
+        let priv = noGrad { block(x, ForwardContext(training: true, path: 1)) }
+        #expect(pub.array != priv.array)
+        // Each path updated only its own running statistics.
+        let publicStats = (block.norm as! BatchNorm2d).numBatchesTracked.value
+        let privateStats = (block.privateNorm as! BatchNorm2d).numBatchesTracked.value
+        #expect(publicStats == 1 && privateStats == 1)
+        let gn = PassportPrivateBlock(spec(3, 16, norm: .gn), signature: bits("", channels: 16), rng: &rng)
+        #expect(!gn.stateDict().names.contains { $0.hasPrefix("bn_private") })
+    }
+
+    @Test func twoPathTrainingEmbedsTheSignatureAndKeepsBothPathsAccurate() {
+        var rng = RNG(seed: 12)
+        let block = PassportPrivateBlock(spec(3, 16, size: 8), signature: bits("V2", channels: 16), signLossRatio: 1, rng: &rng)
+        let model = Sequential([block, AdaptiveAvgPool2d(1), Flatten(), Linear(16, 2, rng: &rng)])
+        var data = RNG(seed: 13)
+        let images = Tensor.normal([32, 3, 8, 8], rng: &data)
+        let labels = (0..<32).map { $0 % 2 }
+        for k in 0..<32 where labels[k] == 1 { for i in 0..<64 { images.pointer[k * 192 + i] += 2 } }
+        let sgd = SGD(parameters: model.trainableParameters(), learningRate: 0.05, momentum: 0.9)
+        var metrics: [String: Float] = [:]
+        for _ in 0..<60 {
+            sgd.zeroGrad()
+            let step = PrivatePassportObjective().step(model: model, images: images, labels: labels)
+            step.loss.backward()
+            sgd.step()
+            metrics = step.metrics
+        }
+        #expect(block.signAccuracy(of: noGrad { block.scale() }) == 1)
+        #expect(metrics["sign_acc"] == 1)
+        #expect((metrics["public_acc"] ?? 0) > 0.9)
+        let publicLogits = noGrad { model(images, ForwardContext(training: false, path: 0)) }
+        let accuracy = Double(zip(publicLogits.argmax(axis: 1), labels).filter { $0 == $1 }.count) / 32
+        #expect(accuracy > 0.9, "public path in evaluation mode with its own statistics")
+    }
+}

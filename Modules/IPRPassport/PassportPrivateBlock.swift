@@ -1,0 +1,95 @@
+import IPRModels
+import IPRTensor
+
+/// The scheme-V2/V3 passport layer (the reference's `PassportPrivateBlock`, SPEC.md §3): the same
+/// conv + norm (no affine) with two forward paths chosen by `ForwardContext.path`:
+///
+///     path 0 (public):  y = γ_pub ⊙ norm(conv x) + β_pub        (learned `scale`, `bias`)
+///     path 1 (private): y = γ ⊙ norm(conv x) + β, γ, β from the private passports as in V1
+///
+/// With batch norm each path keeps its **own running statistics** (`bn` for the public path, as
+/// the reference names it, and `bn_private`): shared statistics fit neither path, and the public
+/// path then evaluates at chance (measured with the reference code, SPEC.md §3).
+///
+/// State-dict names follow the reference: `weight`, `scale`, `bias`, `b`, `key_private`,
+/// `skey_private`, `conv.weight`, `sign_loss_private.b`, `bn.*` (+ our `bn_private.*`).
+public final class PassportPrivateBlock: Layer {
+    public let spec: ConvBlockSpec
+    public let conv: Conv2d
+    /// Public-path and private-path normalisation (the same layer unless it keeps running statistics).
+    public let norm: (any FusedReLUNorm)?, privateNorm: (any FusedReLUNorm)?
+    /// Learned public scale and bias (init 1 and 0).
+    public let publicScale: Tensor, publicBias: Tensor
+    /// Private passports `[1, C_in, H, W]`: bias (`key_private`) and scale (`skey_private`).
+    public let key: Tensor, skey: Tensor
+    /// The signature, ±1 per output channel.
+    public let b: Tensor
+    public var signLossRatio: Float
+    /// Private-path γ of the latest training forward pass, for the sign loss.
+    public private(set) var lastScale: Tensor?
+    private let signLoss: SignLossBuffers
+
+    public init(_ spec: ConvBlockSpec, signature: [Float], signLossRatio: Float = 0.1, rng: inout RNG) {
+        precondition(signature.count == spec.outChannels && signature.allSatisfy { $0 == 1 || $0 == -1 },
+                     "PassportPrivateBlock \(spec.path): signature needs \(spec.outChannels) values of ±1")
+        self.spec = spec
+        conv = Conv2d(spec.inChannels, spec.outChannels, kernel: spec.kernel, stride: spec.stride,
+                      padding: spec.padding, bias: false, rng: &rng)
+        Init.kaimingNormal(conv.weight, mode: .fanOut, rng: &rng)
+        norm = makeNorm(spec.norm, channels: spec.outChannels, affine: false) as? any FusedReLUNorm
+        privateNorm = spec.norm == .bn ? makeNorm(.bn, channels: spec.outChannels, affine: false) as? any FusedReLUNorm : norm
+        publicScale = .parameter(.ones([spec.outChannels]))
+        publicBias = .parameter(.zeros([spec.outChannels]))
+        let keyShape = [1, spec.inChannels, spec.inputHeight, spec.inputWidth]
+        key = Tensor.uniform(keyShape, low: -1, high: 1, rng: &rng)
+        skey = Tensor.uniform(keyShape, low: -1, high: 1, rng: &rng)
+        b = Tensor(shape: [spec.outChannels], data: signature)
+        signLoss = SignLossBuffers(b: b)
+        self.signLossRatio = signLossRatio
+    }
+
+    public func visit(_ v: inout StateVisitor) {
+        v.alias("weight", conv.weight)
+        v.param("scale", publicScale)
+        v.param("bias", publicBias)
+        v.buffer("b", b)
+        v.buffer("key_private", key)
+        v.buffer("skey_private", skey)
+        v.child("conv", conv)
+        v.child("sign_loss_private", signLoss)
+        v.child("bn", norm)
+        if spec.norm == .bn { v.child("bn_private", privateNorm) }
+    }
+
+    /// Private-path γ (`[C_out]`).
+    public func scale() -> Tensor { conv(skey, .eval).mean(axes: [0, 2, 3]) }
+    /// Private-path β (`[C_out]`).
+    public func bias() -> Tensor { conv(key, .eval).mean(axes: [0, 2, 3]) }
+
+    public func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor {
+        let y = conv(x, context)
+        let isPrivate = context.path == 1
+        let n = isPrivate ? privateNorm : norm
+        let normalized = n.map { $0.forward(y, context, relu: false, inPlace: true) } ?? y
+        let gamma: Tensor, beta: Tensor
+        if isPrivate {
+            gamma = scale(); beta = bias()
+            lastScale = context.training ? gamma : nil
+        } else {
+            gamma = publicScale; beta = publicBias
+        }
+        let c = spec.outChannels
+        let out = normalized * gamma.reshape([1, c, 1, 1]) + beta.reshape([1, c, 1, 1])
+        return spec.relu ? out.relu() : out
+    }
+
+    /// The sign loss of a private γ, as `PassportBlock.signLoss(of:)`.
+    public func signLoss(of gamma: Tensor) -> Tensor {
+        (0.1 - b * gamma).relu().sum() * signLossRatio + gamma.pow(2).sum() * 1e-5
+    }
+
+    /// Fraction of channels whose γ has the signature's sign.
+    public func signAccuracy(of gamma: Tensor) -> Double {
+        Double(zip(gamma.array, b.array).filter { $0 * $1 > 0 }.count) / Double(max(spec.outChannels, 1))
+    }
+}
