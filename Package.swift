@@ -39,7 +39,7 @@ let package = Package(
 
         // MARK: - Tools
         .executableTarget(name: "iprtool", dependencies: [
-            "IPRTensor", "IPRData", "IPRModels", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "IPRTensor", "IPRData", "IPRModels", "IPRPassport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Tools/iprtool"),
         .executableTarget(name: "iprbench", dependencies: ["IPRTensor", "IPRModels", "IPRData"], path: "Tools/bench/Sources"),
 
@@ -48,7 +48,7 @@ let package = Package(
         .testTarget(name: "IPRTensorTests", dependencies: ["IPRTensor"], path: "Tests/IPRTensorTests"),
         .testTarget(name: "IPRDataTests", dependencies: ["IPRData"], path: "Tests/IPRDataTests"),
         .testTarget(name: "IPRModelsTests", dependencies: ["IPRModels"], path: "Tests/IPRModelsTests"),
-        .testTarget(name: "IPRPassportTests", dependencies: ["IPRPassport"], path: "Tests/IPRPassportTests"),
+        .testTarget(name: "IPRPassportTests", dependencies: ["IPRPassport", "IPRModels", "IPRTensor"], path: "Tests/IPRPassportTests"),
         .testTarget(name: "IPRToolTests", dependencies: ["iprtool"], path: "Tests/IPRToolTests"),
     ]
 )

@@ -74,4 +74,54 @@ import Testing
         let help = try iprtool(["train", "--help"])
         #expect(help.stdout.contains("--resume") && help.stdout.contains("Example: iprtool train"))
     }
+
+    @Test func passportTrainVerifyForgeAndRelease() throws {
+        let dir = temporaryDirectory()
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let config = dir + "/passport.json"
+        try #"{"0": false, "2": false, "4": true, "5": true, "6": "ok!"}"#.write(toFile: config, atomically: true, encoding: .utf8)
+        func train(_ scheme: String, seed: String, out: String) throws -> Run {
+            try iprtool(["train", "--scheme", scheme, "--passport-config", config, "--data", Self.cifar, "--epochs", "2",
+                         "--limit", "96", "--batch-size", "32", "--sign-loss", "1", "--seed", seed, "--out", out, "--quiet"])
+        }
+        let v2 = dir + "/v2", forger = dir + "/forger"
+        let trained = try train("v2", seed: "1", out: v2)
+        #expect(trained.status == 0, "\(trained.stderr)")
+        let mode = try FileManager.default.attributesOfItem(atPath: v2 + "/passport.safetensors")[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        #expect(try train("v2", seed: "2", out: forger).status == 0)
+
+        let owner = try iprtool(["verify", "--checkpoint", v2 + "/last.safetensors", "--passport", v2 + "/passport.safetensors",
+                                 "--data", Self.cifar, "--limit", "96", "--json", "--max-accuracy-drop", "1"])
+        #expect(owner.status == 0, "\(owner.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(owner.stdout.utf8)) as? [String: Any])
+        let signature = try #require(report["signature"] as? [String: Any])
+        #expect(report["verdict"] as? String == "verified")
+        #expect(signature["detection"] as? Double == 1)
+        #expect(signature["text"] as? String == "ok!")
+        #expect((signature["pValue"] as? Double).map { $0 < 1e-100 } == true)
+        #expect((report["layers"] as? [Any])?.count == 3)
+
+        // Someone else's passport: the signature is not there.
+        let forged = try iprtool(["verify", "--checkpoint", v2 + "/last.safetensors", "--passport", forger + "/passport.safetensors",
+                                  "--data", Self.cifar, "--limit", "96", "--json"])
+        #expect(forged.status == 1)
+        let forgedReport = try #require(try JSONSerialization.jsonObject(with: Data(forged.stdout.utf8)) as? [String: Any])
+        #expect(forgedReport["verdict"] as? String == "not-verified")
+        #expect(((forgedReport["signature"] as? [String: Any])?["detection"] as? Double).map { $0 < 0.8 } == true)
+
+        // The released model has no private passport and evaluates like the public path.
+        let released = dir + "/public.safetensors"
+        #expect(try iprtool(["release", "--checkpoint", v2 + "/last.safetensors", "--out", released]).status == 0)
+        let names = try String(decoding: FileManager.default.contents(atPath: released)!.prefix(20_000), as: UTF8.self)
+        #expect(!names.contains("key_private") && !names.contains("skey_private"))
+        func accuracy(_ checkpoint: String) throws -> Double? {
+            let run = try iprtool(["evaluate", "--checkpoint", checkpoint, "--data", Self.cifar, "--json"])
+            return (try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])?["accuracy"] as? Double
+        }
+        #expect(try accuracy(released) == accuracy(v2 + "/last.safetensors"))
+        let noScheme = try iprtool(["train", "--scheme", "v1", "--data", Self.cifar, "--out", dir + "/y"])
+        #expect(noScheme.status == 64 && noScheme.stderr.contains("--passport-config"))
+    }
 }

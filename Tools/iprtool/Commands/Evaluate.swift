@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import IPRData
 import IPRModels
+import IPRPassport
 import IPRTensor
 
 extension IPRTool {
@@ -24,7 +25,7 @@ extension IPRTool {
         func validate() throws { try data.validateNames() }
 
         func run() throws {
-            let (model, info) = try Checkpoint.load(checkpoint)
+            let (model, info, _) = try PassportCheckpoint.load(checkpoint)
             let testSet = try data.open(.test)
             guard testSet.classNames.count == info.config.classes else {
                 throw ValidationError("\(checkpoint) has \(info.config.classes) classes but \(data.dataset) has \(testSet.classNames.count)")

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import IPRData
 import IPRModels
+import IPRPassport
 import IPRTensor
 
 extension IPRTool {
@@ -13,7 +14,13 @@ extension IPRTool {
             OUT/optimizer.safetensors (momentum, for --resume) and OUT/history.csv (one row per epoch). \
             Ctrl-C stops at the next batch and keeps the last finished epoch; --resume continues from it.
 
+            With --scheme v1 or v2 the blocks a passport config flags become passport layers (DeepIPR scheme 1 \
+            or 2), trained with the sign loss that embeds the signature; OUT/passport.safetensors (mode 0600) \
+            then holds the passports and signatures — keep it secret, it proves ownership later (`iprtool verify`).
+
             Example: iprtool train --model alexnet --dataset cifar10 --data Fixtures/cifar10_subset --epochs 20 --out runs/alexnet
+            Example: iprtool train --scheme v2 --passport-config Fixtures/passport_configs/alexnet_passport.json \
+              --pretrained runs/alexnet/best.safetensors --data Fixtures/cifar10_subset --epochs 20 --out runs/alexnet-v2
             """)
 
         @Option(help: "Architecture (see `iprtool models`).")
@@ -48,6 +55,21 @@ extension IPRTool {
         @Option(help: "Output folder.")
         var out: String
 
+        @Option(help: "Passport scheme: v1 (passport needed at inference) or v2 (public + private paths). Default: none, a plain model.")
+        var scheme: Scheme?
+
+        @Option(help: "Passport config (the reference's passport_configs JSON: false / true / signature text per block).")
+        var passportConfig: String?
+
+        @Option(help: "Start from this trained plain checkpoint (conv weights and norms are copied by name).")
+        var pretrained: String?
+
+        @Option(help: "Sign-loss weight α per passport layer.")
+        var signLoss: Float = 0.1
+
+        @Option(help: "Passport keys: random (uniform in [−1, 1]).")
+        var keyType = "random"
+
         @Flag(help: "Continue from OUT/last.safetensors.")
         var resume = false
 
@@ -61,6 +83,11 @@ extension IPRTool {
             }
             guard epochs > 0 else { throw ValidationError("--epochs must be positive, got \(epochs)") }
             guard lr > 0 else { throw ValidationError("--lr must be positive, got \(lr)") }
+            if scheme != nil && passportConfig == nil { throw ValidationError("--scheme needs --passport-config FILE") }
+            if scheme == nil && passportConfig != nil { throw ValidationError("--passport-config needs --scheme v1 or v2") }
+            guard keyType == "random" else {
+                throw ValidationError("--key-type \(keyType) is not available yet; use random (image and shuffle keys from a pretrained model are planned)")
+            }
         }
 
         func run() throws {
@@ -75,7 +102,36 @@ extension IPRTool {
             }
             let classes = trainSet.classNames.count
             let config = ModelConfig(classes: classes, inputSize: inputSize, norm: norm)
-            let network = try Models.make(model, config: config, seed: seed)
+            var extra: [String: String] = [:]
+            let network: any Layer
+            var objective: any TrainingObjective = CrossEntropyObjective()
+            if let scheme, let passportConfig {
+                let passports = try PassportConfig.load(path: passportConfig)
+                let (built, factory) = try PassportBlockFactory.makeModel(model, config: config, scheme: scheme, passports: passports,
+                                                                          signLossRatio: signLoss, seed: seed)
+                network = built
+                objective = scheme == .v1 ? PassportObjective() : PrivatePassportObjective()
+                extra = try PassportCheckpoint.metadata(scheme: scheme, factory: factory)
+                if !resume {
+                    var passport = try Passport.extract(from: network)
+                    let texts = try factory.signatureTexts()
+                    for i in passport.layers.indices { passport.layers[i].text = texts[passport.layers[i].path] }
+                    passport.metadata["config"] = passportConfig
+                    passport.metadata["key_type"] = keyType
+                    try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+                    try passport.write(to: out + "/passport.safetensors")
+                    progress.line("\(scheme.rawValue) passport layers: \(passport.layers.map(\.path).joined(separator: ", ")); passport → \(out)/passport.safetensors (keep it secret)")
+                }
+            } else {
+                network = try Models.make(model, config: config, seed: seed)
+            }
+            if let pretrained, !resume {
+                let (info, file) = try Checkpoint.read(pretrained)
+                guard info.arch == model, info.config.classes == config.classes else {
+                    throw ValidationError("--pretrained \(pretrained) is \(info.arch) with \(info.config.classes) classes, this run is \(model) with \(config.classes)")
+                }
+                try network.load(file, strict: false, source: pretrained)
+            }
             let normalize = Normalize.imageNet
             let (trainTransform, testTransform) = transforms(dataset: data.dataset, inputSize: inputSize, normalize: normalize)
             let trainLoader = DataLoader(dataset: trainSet, batchSize: data.batchSize, shuffle: true, seed: seed,
@@ -91,9 +147,10 @@ extension IPRTool {
             options.resume = resume
             options.schedule = try lrConfig.map { try LRSchedule.load(path: $0) }
                 ?? LRSchedule(epochs: epochs, steps: [epochs / 2, epochs * 3 / 4].filter { $0 > 0 }, gamma: 0.1)
-            let info = CheckpointInfo(arch: model, config: config, dataset: data.dataset, mean: normalize.mean, std: normalize.std)
+            let info = CheckpointInfo(arch: model, config: config, dataset: data.dataset, mean: normalize.mean, std: normalize.std,
+                                      extra: extra)
             progress.line("training \(model) (\(network.trainableParameters().reduce(0) { $0 + $1.count }) parameters) on \(data.dataset): \(trainSet.count) train / \(testSet?.count ?? 0) test images, \(classes) classes, \(epochs) epochs → \(out)")
-            let trainer = Trainer(model: network, info: info, options: options, progress: progress)
+            let trainer = Trainer(model: network, info: info, options: options, objective: objective, progress: progress)
             let outcome = try trainer.fit(train: LoaderTrainingData(loader: trainLoader, samples: trainSet.count), test: testData)
             if case .interrupted = outcome { throw ExitCode(130) }
             progress.line("done in \(elapsed(since: start)); best test accuracy \(String(format: "%.1f%%", 100 * trainer.info.bestAccuracy)); checkpoints in \(out)")
@@ -102,3 +159,4 @@ extension IPRTool {
 }
 
 extension NormKind: ExpressibleByArgument {}
+extension Scheme: ExpressibleByArgument {}

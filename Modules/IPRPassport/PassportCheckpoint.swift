@@ -1,0 +1,60 @@
+import IPRModels
+import IPRTensor
+
+/// Checkpoints of passport models: the usual checkpoint plus metadata `scheme` and
+/// `passport_layers` (the flagged block paths — never the signature texts, which stay in the
+/// passport file), so a checkpoint rebuilds its own passport layers.
+public enum PassportCheckpoint {
+    /// Metadata that marks a passport model.
+    public static func metadata(scheme: Scheme, factory: PassportBlockFactory) throws -> [String: String] {
+        let paths = try factory.config.passportLayers(in: factory.specs).map(\.spec.path)
+        return ["scheme": scheme.rawValue, "passport_layers": paths.joined(separator: ",")]
+    }
+
+    /// Loads any checkpoint: plain models as `Checkpoint.load`, passport models with their passport
+    /// layers. Released V2 models (no private passport) load without it.
+    public static func load(_ path: String) throws -> (model: any Layer, info: CheckpointInfo, scheme: Scheme?) {
+        let (info, file) = try Checkpoint.read(path)
+        guard let schemeName = info.extra["scheme"] else {
+            let model = try Models.make(info.arch, config: info.config, seed: 0)
+            try model.load(file, source: path)
+            return (model, info, nil)
+        }
+        guard let scheme = Scheme(rawValue: schemeName) else {
+            throw IPRPassportError(.malformedPassportFile, "\(path): metadata 'scheme' is '\(schemeName)', expected v1 or v2")
+        }
+        let paths = (info.extra["passport_layers"] ?? "").split(separator: ",").map(String.init)
+        let config = try PassportConfig(leaves: paths.map { .init(keyPath: $0, entry: .passport(signatureText: nil)) }, source: path)
+        let (model, _) = try PassportBlockFactory.makeModel(info.arch, config: info.config, scheme: scheme, passports: config, seed: 0)
+        let released = info.extra["released"] == "true"
+        if released {
+            // Everything but the private passport must be there.
+            let missing = model.stateDict().names.filter { !isPrivate($0) && file[$0] == nil }
+            guard missing.isEmpty else {
+                throw IPRTensorError(.stateDictMismatch, "\(path): released model lacks \(missing.prefix(5).joined(separator: ", "))")
+            }
+        }
+        try model.load(file, strict: !released, source: path)
+        return (model, info, scheme)
+    }
+
+    /// Whether a state-dict name belongs to what a V2 owner keeps private (passports, signature,
+    /// private-path statistics).
+    public static func isPrivate(_ name: String) -> Bool {
+        let last = name.split(separator: ".").last.map(String.init) ?? name
+        return ["key_private", "skey_private", "b"].contains(last) || name.contains(".bn_private.") || name.contains(".sign_loss_private.")
+    }
+
+    /// The deployable V2 model: everything except the private passports, the signature and the
+    /// private-path statistics; `evaluate` runs it on the public path.
+    public static func release(_ checkpoint: String, to out: String) throws {
+        let (info, file) = try Checkpoint.read(checkpoint)
+        guard info.extra["scheme"] == Scheme.v2.rawValue else {
+            let what = info.extra["scheme"] == Scheme.v1.rawValue ? "a V1 model needs its passport at inference, so it cannot be released without it" : "it is not a passport model"
+            throw IPRPassportError(.invalidConfig, "\(checkpoint): only V2 models are released: \(what)")
+        }
+        var released = SafeTensorsFile(metadata: file.metadata.merging(["released": "true"]) { _, new in new })
+        for name in file.names where !isPrivate(name) { released.set(name, file[name]!) }
+        try SafeTensors.write(released, to: out)
+    }
+}

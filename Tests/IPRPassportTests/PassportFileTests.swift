@@ -1,0 +1,115 @@
+import Foundation
+import Testing
+import IPRModels
+import IPRTensor
+@testable import IPRPassport
+
+@Suite struct PassportFileTests {
+    let config = try! PassportConfig.parse(#"{"0": false, "2": false, "4": true, "5": true, "6": "me"}"#, source: "test.json")
+
+    func temporaryPath(_ name: String) -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("ipr-passport-\(UUID())-\(name)").path
+    }
+
+    @Test func factoryBuildsPassportLayersWhereTheConfigSays() throws {
+        for scheme in Scheme.allCases {
+            let (model, factory) = try PassportBlockFactory.makeModel("alexnet", config: ModelConfig(classes: 10), scheme: scheme,
+                                                                      passports: config, seed: 1)
+            let paths = model.namedModules().filter { $0.module is PassportBlock || $0.module is PassportPrivateBlock }.map(\.path)
+            #expect(paths == ["features.4", "features.5", "features.6"])
+            #expect(try factory.signatureTexts() == ["features.6": "me"])
+            let names = model.stateDict().names
+            #expect(names.contains(scheme == .v1 ? "features.4.skey" : "features.4.skey_private"))
+        }
+        let wrong = try PassportConfig.parse(#"{"9": true}"#, source: "wrong.json")
+        let e = try #require(throws: IPRPassportError.self) {
+            try PassportBlockFactory.makeModel("alexnet", config: ModelConfig(classes: 10), scheme: .v1, passports: wrong, seed: 1)
+        }
+        #expect(e.code == .unknownLayer && e.message.contains("'9'"))
+    }
+
+    @Test func passportFilesRoundTripWithOwnerOnlyPermissions() throws {
+        let (model, _) = try PassportBlockFactory.makeModel("alexnet", config: ModelConfig(classes: 10), scheme: .v2, passports: config, seed: 2)
+        var passport = try Passport.extract(from: model)
+        passport.layers[2].text = "me"
+        let path = temporaryPath("passport.safetensors")
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try passport.write(to: path)
+        let mode = try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        let back = try Passport.read(path)
+        #expect(back.scheme == .v2 && back.layers.map(\.path) == passport.layers.map(\.path))
+        #expect(back.layers[2].text == "me" && back.layers[0].key.array == passport.layers[0].key.array)
+
+        // Installing into another model of the same shape replaces its passports.
+        let (other, _) = try PassportBlockFactory.makeModel("alexnet", config: ModelConfig(classes: 10), scheme: .v2, passports: config, seed: 3)
+        try back.install(into: other)
+        #expect(try Passport.extract(from: other).layers[1].skey.array == passport.layers[1].skey.array)
+    }
+
+    @Test func badPassportFilesAndMismatchesAreClearErrors() throws {
+        let plain = temporaryPath("plain.safetensors")
+        try SafeTensors.write(SafeTensorsFile(metadata: ["format": "something-else"]), to: plain)
+        defer { try? FileManager.default.removeItem(atPath: plain) }
+        let notPassport = try #require(throws: IPRPassportError.self) { try Passport.read(plain) }
+        #expect(notPassport.code == .malformedPassportFile && notPassport.message.contains("not a passport file"))
+        let missing = try #require(throws: IPRPassportError.self) { try Passport.read("/nonexistent/passport.safetensors") }
+        #expect(missing.message.contains("/nonexistent/passport.safetensors"))
+
+        var incomplete = SafeTensorsFile(metadata: ["format": Passport.format, "scheme": "v1", "layers": "features.4"])
+        incomplete.set("features.4.key", SafeTensor(floats: [0], shape: [1, 1, 1, 1]))
+        let path = temporaryPath("incomplete.safetensors")
+        try SafeTensors.write(incomplete, to: path)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let e = try #require(throws: IPRPassportError.self) { try Passport.read(path) }
+        #expect(e.message.contains("features.4.skey"))
+
+        // A passport of the wrong shape, or of the other scheme, does not install.
+        let (v1, _) = try PassportBlockFactory.makeModel("alexnet", config: ModelConfig(classes: 10), scheme: .v1, passports: config, seed: 4)
+        var passport = try Passport.extract(from: v1)
+        passport.layers[0].key = Tensor.zeros([1, 3, 8, 8])
+        let shape = try #require(throws: IPRPassportError.self) { try passport.install(into: v1) }
+        #expect(shape.code == .shapeMismatch && shape.message.contains("features.4"))
+        let (v2, _) = try PassportBlockFactory.makeModel("alexnet", config: ModelConfig(classes: 10), scheme: .v2, passports: config, seed: 5)
+        #expect(throws: IPRPassportError.self) { try Passport.extract(from: v1).install(into: v2) }
+    }
+
+    @Test func binomialTail() {
+        #expect(abs(IPRPassport.binomialTail(successes: 0, trials: 10) - 1) < 1e-12)
+        #expect(abs(IPRPassport.binomialTail(successes: 10, trials: 10) - pow(0.5, 10)) < 1e-15)
+        #expect(abs(IPRPassport.binomialTail(successes: 6, trials: 10) - 386.0 / 1024) < 1e-12)
+        #expect(IPRPassport.binomialTail(successes: 896, trials: 896) > 0)    // no underflow to 0 in log space… down to 1e-270
+    }
+}
+
+@Suite struct ReleaseTests {
+    @Test func onlyV2ModelsAreReleasedAndReleasedFilesLoad() throws {
+        let config = try PassportConfig.parse(#"{"4": true}"#)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ipr-release-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for scheme in Scheme.allCases {
+            let (model, factory) = try PassportBlockFactory.makeModel("alexnet", config: ModelConfig(classes: 10), scheme: scheme,
+                                                                      passports: config, seed: 1)
+            let info = CheckpointInfo(arch: "alexnet", config: ModelConfig(classes: 10), dataset: "cifar10", mean: [0, 0, 0],
+                                      std: [1, 1, 1], extra: try PassportCheckpoint.metadata(scheme: scheme, factory: factory))
+            let path = dir + "/\(scheme).safetensors", out = dir + "/\(scheme)-public.safetensors"
+            try Checkpoint.save(model, info: info, to: path)
+            let (loaded, _, loadedScheme) = try PassportCheckpoint.load(path)
+            #expect(loadedScheme == scheme)
+            var rng = RNG(seed: 2)
+            let x = Tensor.normal([2, 3, 32, 32], rng: &rng)
+            #expect(noGrad { loaded(x, .eval) }.array == noGrad { model(x, .eval) }.array)
+            if scheme == .v1 {
+                let e = try #require(throws: IPRPassportError.self) { try PassportCheckpoint.release(path, to: out) }
+                #expect(e.message.contains("V1"))
+            } else {
+                try PassportCheckpoint.release(path, to: out)
+                let names = try SafeTensors.read(contentsOf: out).names
+                #expect(!names.contains { $0.contains("key_private") || $0.hasSuffix(".b") || $0.contains("bn_private") })
+                let (public_, _, _) = try PassportCheckpoint.load(out)
+                #expect(noGrad { public_(x, .eval) }.array == noGrad { model(x, .eval) }.array)
+            }
+        }
+    }
+}
