@@ -134,6 +134,15 @@ public struct Passport: Sendable {
         return Passport(scheme: scheme, layers: layers, metadata: metadata)
     }
 
+    /// SHA-256 of a passport file's bytes: recorded in the checkpoints trained with it, so a
+    /// verification report can say whether the claimed passport is the one training used.
+    public static func fingerprint(ofFile path: String) throws -> String {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw IPRPassportError(.io, "\(path): cannot read the passport file")
+        }
+        return SHA256.hex(data)
+    }
+
     /// A passport of the same shapes with fresh uniform [−1, 1] keys and the same signature bits —
     /// what a forger without the owner's passport would try; also the null model of verification.
     public func randomized(seed: UInt64) -> Passport {

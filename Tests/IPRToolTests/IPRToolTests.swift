@@ -102,6 +102,8 @@ import Testing
         #expect(signature["text"] as? String == "ok!")
         #expect((signature["pValue"] as? Double).map { $0 < 1e-100 } == true)
         #expect((report["layers"] as? [Any])?.count == 3)
+        #expect((report["passportSha256"] as? String)?.count == 64)
+        #expect(report["passportSha256"] as? String == report["checkpointPassportSha256"] as? String)
 
         // Someone else's passport: the signature is not there.
         let forged = try iprtool(["verify", "--checkpoint", v2 + "/last.safetensors", "--passport", forger + "/passport.safetensors",

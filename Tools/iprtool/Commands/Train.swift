@@ -112,6 +112,9 @@ extension IPRTool {
                 network = built
                 objective = scheme == .v1 ? PassportObjective() : PrivatePassportObjective()
                 extra = try PassportCheckpoint.metadata(scheme: scheme, factory: factory)
+                if resume, let last = try? Checkpoint.read(out + "/last.safetensors").info.extra["passport_sha256"] {
+                    extra["passport_sha256"] = last
+                }
                 if !resume {
                     var passport = try Passport.extract(from: network)
                     let texts = try factory.signatureTexts()
@@ -120,6 +123,7 @@ extension IPRTool {
                     passport.metadata["key_type"] = keyType
                     try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
                     try passport.write(to: out + "/passport.safetensors")
+                    extra["passport_sha256"] = try Passport.fingerprint(ofFile: out + "/passport.safetensors")
                     progress.line("\(scheme.rawValue) passport layers: \(passport.layers.map(\.path).joined(separator: ", ")); passport → \(out)/passport.safetensors (keep it secret)")
                 }
             } else {

@@ -71,11 +71,16 @@ extension IPRTool {
             let report = try Verifier.verify(model: model, passport: claimed,
                                              data: LoaderTrainingData(loader: loader, samples: testSet.count),
                                              thresholds: thresholds, seed: seed)
+            let fingerprint = try Passport.fingerprint(ofFile: passport)
+            let trainedWith = info.extra["passport_sha256"]
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys]
                 encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-                say(String(decoding: try encoder.encode(report), as: UTF8.self))
+                var object = try JSONSerialization.jsonObject(with: encoder.encode(report)) as? [String: Any] ?? [:]
+                object["passportSha256"] = fingerprint
+                object["checkpointPassportSha256"] = trainedWith ?? NSNull()
+                say(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
             } else {
                 say("verdict: \(report.verdict) (\(report.scheme), \(report.samples) test images)")
                 say(String(format: "  accuracy with the claimed passport %.1f%%, model's own %.1f%%", 100 * report.accuracy, 100 * report.referenceAccuracy))
@@ -88,6 +93,9 @@ extension IPRTool {
                     say(String(format: "  %@: %d/%d bits%@", l.path, l.matched, l.bits, l.text.map { ", text \"\($0)\"" } ?? ""))
                 }
                 for r in report.reasons { say("  " + r) }
+                let match = trainedWith.map { $0 == fingerprint ? "is the one this checkpoint was trained with" : "is NOT the one this checkpoint was trained with (\($0.prefix(12))…)" }
+                    ?? "(the checkpoint records no passport fingerprint)"
+                say("  passport sha256 \(fingerprint.prefix(12))… \(match)")
             }
             if report.verdict != "verified" { throw ExitCode(1) }
         }
