@@ -37,14 +37,13 @@ public struct Passport: Sendable {
 
     /// The passport currently installed in a model's passport layers.
     public static func extract(from model: any Module) throws -> Passport {
-        let v1 = model.namedModules().compactMap { m in (m.module as? PassportBlock).map { (m.path, $0) } }
-        let v2 = model.namedModules().compactMap { m in (m.module as? PassportPrivateBlock).map { (m.path, $0) } }
-        guard v1.isEmpty != v2.isEmpty else {
-            throw IPRPassportError(.invalidConfig, v1.isEmpty ? "the model has no passport layers" : "the model mixes V1 and V2 passport layers")
+        let found = model.namedModules().compactMap { m in (m.module as? any PassportLayer).map { (path: m.path, layer: $0) } }
+        let v1 = found.filter { $0.layer is PassportBlock }.count
+        guard !found.isEmpty, v1 == 0 || v1 == found.count else {
+            throw IPRPassportError(.invalidConfig, found.isEmpty ? "the model has no passport layers" : "the model mixes V1 and V2 passport layers")
         }
-        let layers = v1.map { Layer(path: $0.0, key: $0.1.key.copy(), skey: $0.1.skey.copy(), bits: $0.1.b.array, text: nil) }
-            + v2.map { Layer(path: $0.0, key: $0.1.key.copy(), skey: $0.1.skey.copy(), bits: $0.1.b.array, text: nil) }
-        return Passport(scheme: v1.isEmpty ? .v2 : .v1, layers: layers)
+        let layers = found.map { Layer(path: $0.path, key: $0.layer.key.copy(), skey: $0.layer.skey.copy(), bits: $0.layer.b.array, text: nil) }
+        return Passport(scheme: v1 > 0 ? .v1 : .v2, layers: layers)
     }
 
     /// Copies this passport into the model's passport layers (same paths and shapes, or an error
@@ -53,19 +52,14 @@ public struct Passport: Sendable {
         var targets: [(key: Tensor, skey: Tensor, b: Tensor, layer: Layer)] = []
         let modules = Dictionary(model.namedModules().map { ($0.path, $0.module) }, uniquingKeysWith: { a, _ in a })
         for layer in layers {
-            let found: (Tensor, Tensor, Tensor)?
-            switch modules[layer.path] {
-            case let block as PassportBlock where scheme == .v1: found = (block.key, block.skey, block.b)
-            case let block as PassportPrivateBlock where scheme == .v2: found = (block.key, block.skey, block.b)
-            default: found = nil
-            }
-            guard let (key, skey, b) = found else {
+            let block = modules[layer.path] as? any PassportLayer
+            guard let block, (block is PassportBlock) == (scheme == .v1) else {
                 throw IPRPassportError(.unknownLayer, "passport layer '\(layer.path)' (\(scheme.rawValue)) is not a \(scheme.rawValue) passport layer of this model; its passport layers: \(Self.passportPaths(modules).joined(separator: ", "))")
             }
-            guard key.shape == layer.key.shape, skey.shape == layer.skey.shape, b.count == layer.bits.count else {
-                throw IPRPassportError(.shapeMismatch, "passport layer '\(layer.path)': passport \(layer.key.shape) with \(layer.bits.count) signature bits, the model's layer takes \(key.shape) with \(b.count)")
+            guard block.key.shape == layer.key.shape, block.skey.shape == layer.skey.shape, block.b.count == layer.bits.count else {
+                throw IPRPassportError(.shapeMismatch, "passport layer '\(layer.path)': passport \(layer.key.shape) with \(layer.bits.count) signature bits, the model's layer takes \(block.key.shape) with \(block.b.count)")
             }
-            targets.append((key, skey, b, layer))
+            targets.append((block.key, block.skey, block.b, layer))
         }
         let expected = Set(Self.passportPaths(modules)), given = Set(layers.map(\.path))
         guard expected == given else {
@@ -79,7 +73,7 @@ public struct Passport: Sendable {
     }
 
     private static func passportPaths(_ modules: [String: any Module]) -> [String] {
-        modules.filter { $0.value is PassportBlock || $0.value is PassportPrivateBlock }.keys.sorted()
+        modules.filter { $0.value is any PassportLayer }.keys.sorted()
     }
 
     // MARK: - Files

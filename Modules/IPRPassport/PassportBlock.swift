@@ -13,7 +13,7 @@ import IPRTensor
 ///
 /// State-dict names follow the reference: `weight` (the conv weight again), `b`, `key`, `skey`,
 /// `conv.weight`, `sign_loss.b`, `bn.*`.
-public final class PassportBlock: Layer {
+public final class PassportBlock: PassportLayer {
     public let spec: ConvBlockSpec
     public let conv: Conv2d
     /// Normalisation without affine parameters (nil for norm `.none`).
@@ -33,13 +33,8 @@ public final class PassportBlock: Layer {
         precondition(signature.count == spec.outChannels && signature.allSatisfy { $0 == 1 || $0 == -1 },
                      "PassportBlock \(spec.path): signature needs \(spec.outChannels) values of ±1")
         self.spec = spec
-        conv = Conv2d(spec.inChannels, spec.outChannels, kernel: spec.kernel, stride: spec.stride,
-                      padding: spec.padding, bias: false, rng: &rng)
-        Init.kaimingNormal(conv.weight, mode: .fanOut, rng: &rng)
+        (conv, key, skey) = makePassportConv(spec, rng: &rng)
         norm = makeNorm(spec.norm, channels: spec.outChannels, affine: false) as? any FusedReLUNorm
-        let keyShape = [1, spec.inChannels, spec.inputHeight, spec.inputWidth]
-        key = Tensor.uniform(keyShape, low: -1, high: 1, rng: &rng)
-        skey = Tensor.uniform(keyShape, low: -1, high: 1, rng: &rng)
         b = Tensor(shape: [spec.outChannels], data: signature)
         signLoss = SignLossBuffers(b: b)
         self.signLossRatio = signLossRatio
@@ -55,16 +50,6 @@ public final class PassportBlock: Layer {
         v.child("bn", norm)
     }
 
-    /// γ: the scale passport through the conv, averaged over space (`[C_out]`).
-    public func scale() -> Tensor { passportResponse(skey) }
-
-    /// β: the bias passport through the conv, averaged over space (`[C_out]`).
-    public func bias() -> Tensor { passportResponse(key) }
-
-    private func passportResponse(_ passport: Tensor) -> Tensor {
-        conv(passport, .eval).mean(axes: [0, 2, 3])
-    }
-
     public func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor {
         let y = conv(x, context)
         let normalized = norm.map { $0.forward(y, context, relu: false, inPlace: true) } ?? y
@@ -73,17 +58,6 @@ public final class PassportBlock: Layer {
         let c = spec.outChannels
         let out = normalized * gamma.reshape([1, c, 1, 1]) + beta.reshape([1, c, 1, 1])
         return spec.relu ? out.relu() : out
-    }
-
-    /// The sign loss of γ (reference `SignLoss`): `α · Σ max(0, 0.1 − b·γ) + 1e-5 · Σ γ²`.
-    public func signLoss(of gamma: Tensor) -> Tensor {
-        (0.1 - b * gamma).relu().sum() * signLossRatio + gamma.pow(2).sum() * 1e-5
-    }
-
-    /// Fraction of channels whose γ has the signature's sign (γ = 0 is a miss).
-    public func signAccuracy(of gamma: Tensor) -> Double {
-        let g = gamma.array, bits = b.array
-        return Double(zip(g, bits).filter { $0 * $1 > 0 }.count) / Double(max(bits.count, 1))
     }
 }
 

@@ -13,7 +13,7 @@ import IPRTensor
 ///
 /// State-dict names follow the reference: `weight`, `scale`, `bias`, `b`, `key_private`,
 /// `skey_private`, `conv.weight`, `sign_loss_private.b`, `bn.*` (+ our `bn_private.*`).
-public final class PassportPrivateBlock: Layer {
+public final class PassportPrivateBlock: PassportLayer {
     public let spec: ConvBlockSpec
     public let conv: Conv2d
     /// Public-path and private-path normalisation (the same layer unless it keeps running statistics).
@@ -33,16 +33,11 @@ public final class PassportPrivateBlock: Layer {
         precondition(signature.count == spec.outChannels && signature.allSatisfy { $0 == 1 || $0 == -1 },
                      "PassportPrivateBlock \(spec.path): signature needs \(spec.outChannels) values of ±1")
         self.spec = spec
-        conv = Conv2d(spec.inChannels, spec.outChannels, kernel: spec.kernel, stride: spec.stride,
-                      padding: spec.padding, bias: false, rng: &rng)
-        Init.kaimingNormal(conv.weight, mode: .fanOut, rng: &rng)
+        (conv, key, skey) = makePassportConv(spec, rng: &rng)
         norm = makeNorm(spec.norm, channels: spec.outChannels, affine: false) as? any FusedReLUNorm
         privateNorm = spec.norm == .bn ? makeNorm(.bn, channels: spec.outChannels, affine: false) as? any FusedReLUNorm : norm
         publicScale = .parameter(.ones([spec.outChannels]))
         publicBias = .parameter(.zeros([spec.outChannels]))
-        let keyShape = [1, spec.inChannels, spec.inputHeight, spec.inputWidth]
-        key = Tensor.uniform(keyShape, low: -1, high: 1, rng: &rng)
-        skey = Tensor.uniform(keyShape, low: -1, high: 1, rng: &rng)
         b = Tensor(shape: [spec.outChannels], data: signature)
         signLoss = SignLossBuffers(b: b)
         self.signLossRatio = signLossRatio
@@ -61,11 +56,6 @@ public final class PassportPrivateBlock: Layer {
         if spec.norm == .bn { v.child("bn_private", privateNorm) }
     }
 
-    /// Private-path γ (`[C_out]`).
-    public func scale() -> Tensor { conv(skey, .eval).mean(axes: [0, 2, 3]) }
-    /// Private-path β (`[C_out]`).
-    public func bias() -> Tensor { conv(key, .eval).mean(axes: [0, 2, 3]) }
-
     public func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor {
         let y = conv(x, context)
         let isPrivate = context.path == 1
@@ -81,15 +71,5 @@ public final class PassportPrivateBlock: Layer {
         let c = spec.outChannels
         let out = normalized * gamma.reshape([1, c, 1, 1]) + beta.reshape([1, c, 1, 1])
         return spec.relu ? out.relu() : out
-    }
-
-    /// The sign loss of a private γ, as `PassportBlock.signLoss(of:)`.
-    public func signLoss(of gamma: Tensor) -> Tensor {
-        (0.1 - b * gamma).relu().sum() * signLossRatio + gamma.pow(2).sum() * 1e-5
-    }
-
-    /// Fraction of channels whose γ has the signature's sign.
-    public func signAccuracy(of gamma: Tensor) -> Double {
-        Double(zip(gamma.array, b.array).filter { $0 * $1 > 0 }.count) / Double(max(spec.outChannels, 1))
     }
 }

@@ -8,23 +8,9 @@ public struct PassportObjective: TrainingObjective {
 
     public func step(model: any Layer, images: Tensor, labels: [Int]) -> (loss: Tensor, logits: Tensor, metrics: [String: Float]) {
         let logits = model(images, .train)
-        var loss = crossEntropy(logits, labels: labels)
-        var signLoss: Float = 0, signAcc = 0.0, layers = 0
-        for block in passportBlocks(in: model) {
-            guard let gamma = block.lastScale else { continue }
-            let l = block.signLoss(of: gamma)
-            loss = loss + l
-            signLoss += l.item
-            signAcc += noGrad { block.signAccuracy(of: gamma) }
-            layers += 1
-        }
-        return (loss, logits, layers > 0 ? ["sign_loss": signLoss, "sign_acc": Float(signAcc / Double(layers))] : [:])
+        let (loss, metrics) = addSignLosses(crossEntropy(logits, labels: labels), model)
+        return (loss, logits, metrics)
     }
-}
-
-/// The passport layers of a model, in state-dict order.
-public func passportBlocks(in model: any Module) -> [PassportBlock] {
-    model.namedModules().compactMap { $0.module as? PassportBlock }
 }
 
 /// Scheme-V2 training (SPEC.md §3): every batch goes through the public path and the private path;
@@ -36,24 +22,25 @@ public struct PrivatePassportObjective: TrainingObjective {
     public func step(model: any Layer, images: Tensor, labels: [Int]) -> (loss: Tensor, logits: Tensor, metrics: [String: Float]) {
         let publicLogits = model(images, ForwardContext(training: true, path: 0))
         let privateLogits = model(images, ForwardContext(training: true, path: 1))
-        var loss = crossEntropy(publicLogits, labels: labels) + crossEntropy(privateLogits, labels: labels)
-        var signLoss: Float = 0, signAcc = 0.0, layers = 0
-        for block in privatePassportBlocks(in: model) {
-            guard let gamma = block.lastScale else { continue }
-            let l = block.signLoss(of: gamma)
-            loss = loss + l
-            signLoss += l.item
-            signAcc += noGrad { block.signAccuracy(of: gamma) }
-            layers += 1
-        }
+        var (loss, metrics) = addSignLosses(crossEntropy(publicLogits, labels: labels) + crossEntropy(privateLogits, labels: labels), model)
         let publicCorrect = zip(publicLogits.argmax(axis: 1), labels).filter { $0 == $1 }.count
-        var metrics: [String: Float] = ["public_acc": Float(publicCorrect) / Float(max(labels.count, 1))]
-        if layers > 0 { metrics["sign_loss"] = signLoss; metrics["sign_acc"] = Float(signAcc / Double(layers)) }
+        metrics["public_acc"] = Float(publicCorrect) / Float(max(labels.count, 1))
         return (loss, privateLogits, metrics)
     }
 }
 
-/// The private passport layers of a model, in state-dict order.
-public func privatePassportBlocks(in model: any Module) -> [PassportPrivateBlock] {
-    model.namedModules().compactMap { $0.module as? PassportPrivateBlock }
+/// `loss` plus the sign loss of every passport layer that ran its passport path in this step, and
+/// the metrics `sign_loss` (sum) and `sign_acc` (mean over layers).
+private func addSignLosses(_ loss: Tensor, _ model: any Layer) -> (Tensor, [String: Float]) {
+    var total = loss
+    var signLoss: Float = 0, signAcc = 0.0, layers = 0
+    for layer in passportLayers(in: model) {
+        guard let gamma = layer.lastScale else { continue }
+        let l = layer.signLoss(of: gamma)
+        total = total + l
+        signLoss += l.item
+        signAcc += noGrad { layer.signAccuracy(of: gamma) }
+        layers += 1
+    }
+    return (total, layers > 0 ? ["sign_loss": signLoss, "sign_acc": Float(signAcc / Double(layers))] : [:])
 }

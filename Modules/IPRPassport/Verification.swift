@@ -110,12 +110,8 @@ public enum Verifier {
         var out: [VerificationReport.LayerEvidence] = []
         var matched = 0, total = 0
         for layer in passport.layers {
-            let gamma: [Float]
-            switch modules[layer.path] {
-            case let b as PassportBlock: gamma = noGrad { b.scale() }.array
-            case let b as PassportPrivateBlock: gamma = noGrad { b.scale() }.array
-            default: continue
-            }
+            guard let block = modules[layer.path] as? any PassportLayer else { continue }
+            let gamma = noGrad { block.scale() }.array
             let m = zip(gamma, layer.bits).filter { $0 * $1 > 0 }.count
             let decoded = layer.text.map { Signature.decodeText(from: gamma, byteCount: $0.utf8.count) }
             out.append(.init(path: layer.path, bits: layer.bits.count, matched: m,

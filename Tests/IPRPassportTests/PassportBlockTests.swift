@@ -78,7 +78,7 @@ func spec(_ c: Int = 3, _ o: Int = 16, size: Int = 6, norm: NormKind = .bn) -> C
         let decoded = gamma.array.prefix(16).map { $0 > 0 ? 1 : 0 }
         let bytes = stride(from: 0, to: 16, by: 8).map { i in decoded[i..<i + 8].reduce(UInt8(0)) { $0 << 1 | UInt8($1) } }
         #expect(String(decoding: bytes, as: UTF8.self) == "OK")
-        #expect(passportBlocks(in: model).count == 1)
+        #expect(passportLayers(in: model).count == 1)
     }
 }
 

@@ -15,7 +15,7 @@ import IPRTensor
         for scheme in Scheme.allCases {
             let (model, factory) = try PassportBlockFactory.makeModel("alexnet", config: ModelConfig(classes: 10), scheme: scheme,
                                                                       passports: config, seed: 1)
-            let paths = model.namedModules().filter { $0.module is PassportBlock || $0.module is PassportPrivateBlock }.map(\.path)
+            let paths = model.namedModules().filter { $0.module is any PassportLayer }.map(\.path)
             #expect(paths == ["features.4", "features.5", "features.6"])
             #expect(try factory.signatureTexts() == ["features.6": "me"])
             let names = model.stateDict().names

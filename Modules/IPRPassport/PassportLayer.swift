@@ -1,0 +1,53 @@
+import IPRModels
+import IPRTensor
+
+/// What V1 and V2 passport layers share: a conv whose weights also map the passports to γ and β,
+/// the passports, the signature and the sign loss.
+public protocol PassportLayer: Layer {
+    var spec: ConvBlockSpec { get }
+    var conv: Conv2d { get }
+    /// Bias passport `P_β` and scale passport `P_γ`, `[1, C_in, H, W]`.
+    var key: Tensor { get }
+    var skey: Tensor { get }
+    /// The signature, ±1 per output channel.
+    var b: Tensor { get }
+    /// Weight α of this layer's sign loss.
+    var signLossRatio: Float { get }
+    /// γ of the latest passport-path training forward pass (with its graph), for the sign loss.
+    var lastScale: Tensor? { get }
+}
+
+extension PassportLayer {
+    /// γ: the scale passport through the conv, averaged over space (`[C_out]`).
+    public func scale() -> Tensor { conv(skey, .eval).mean(axes: [0, 2, 3]) }
+
+    /// β: the bias passport through the conv, averaged over space (`[C_out]`).
+    public func bias() -> Tensor { conv(key, .eval).mean(axes: [0, 2, 3]) }
+
+    /// The sign loss of γ (reference `SignLoss`): `α · Σ max(0, 0.1 − b·γ) + 1e-5 · Σ γ²`.
+    public func signLoss(of gamma: Tensor) -> Tensor {
+        (0.1 - b * gamma).relu().sum() * signLossRatio + gamma.pow(2).sum() * 1e-5
+    }
+
+    /// Fraction of channels whose γ has the signature's sign (γ = 0 is a miss).
+    public func signAccuracy(of gamma: Tensor) -> Double {
+        Double(zip(gamma.array, b.array).filter { $0 * $1 > 0 }.count) / Double(max(spec.outChannels, 1))
+    }
+}
+
+/// The passport layers of a model (V1 and V2), in state-dict order.
+public func passportLayers(in model: any Module) -> [any PassportLayer] {
+    model.namedModules().compactMap { $0.module as? any PassportLayer }
+}
+
+/// A conv without bias initialised as the reference's passport layers, and a pair of random
+/// passports (uniform in [−1, 1], the reference's `random` keys) for a block.
+func makePassportConv(_ spec: ConvBlockSpec, rng: inout RNG) -> (conv: Conv2d, key: Tensor, skey: Tensor) {
+    let conv = Conv2d(spec.inChannels, spec.outChannels, kernel: spec.kernel, stride: spec.stride,
+                      padding: spec.padding, bias: false, rng: &rng)
+    Init.kaimingNormal(conv.weight, mode: .fanOut, rng: &rng)
+    let keyShape = [1, spec.inChannels, spec.inputHeight, spec.inputWidth]
+    let key = Tensor.uniform(keyShape, low: -1, high: 1, rng: &rng)
+    let skey = Tensor.uniform(keyShape, low: -1, high: 1, rng: &rng)
+    return (conv, key, skey)
+}
