@@ -67,8 +67,14 @@ extension IPRTool {
         @Option(help: "Sign-loss weight α per passport layer.")
         var signLoss: Float = 0.1
 
-        @Option(help: "Passport keys: random (uniform in [−1, 1]).")
-        var keyType = "random"
+        @Option(help: "Passport keys: random (uniform in [−1, 1]), image (one image through --pretrained) or shuffle (20 images through --pretrained, channels shuffled; the reference's default).")
+        var keyType: KeyType = .random
+
+        @Option(help: "Dataset the passport images come from (default: the test split of --dataset; e.g. trigger-set).")
+        var keyDataset: String?
+
+        @Option(help: "Folder of --key-dataset (default: --data).")
+        var keyData: String?
 
         @Flag(help: "Continue from OUT/last.safetensors.")
         var resume = false
@@ -85,8 +91,8 @@ extension IPRTool {
             guard lr > 0 else { throw ValidationError("--lr must be positive, got \(lr)") }
             if scheme != nil && passportConfig == nil { throw ValidationError("--scheme needs --passport-config FILE") }
             if scheme == nil && passportConfig != nil { throw ValidationError("--passport-config needs --scheme v1 or v2") }
-            guard keyType == "random" else {
-                throw ValidationError("--key-type \(keyType) is not available yet; use random (image and shuffle keys from a pretrained model are planned)")
+            if keyType != .random && pretrained == nil {
+                throw ValidationError("--key-type \(keyType.rawValue) feeds images through the pretrained model: give --pretrained FILE")
             }
         }
 
@@ -115,12 +121,15 @@ extension IPRTool {
                 if resume, let last = try? Checkpoint.read(out + "/last.safetensors").info.extra["passport_sha256"] {
                     extra["passport_sha256"] = last
                 }
+                if !resume && keyType != .random, let pretrained {
+                    try installImageKeys(into: network, pretrained: pretrained, inputSize: inputSize)
+                }
                 if !resume {
                     var passport = try Passport.extract(from: network)
                     let texts = try factory.signatureTexts()
                     for i in passport.layers.indices { passport.layers[i].text = texts[passport.layers[i].path] }
                     passport.metadata["config"] = passportConfig
-                    passport.metadata["key_type"] = keyType
+                    passport.metadata["key_type"] = keyType.rawValue
                     try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
                     try passport.write(to: out + "/passport.safetensors")
                     extra["passport_sha256"] = try Passport.fingerprint(ofFile: out + "/passport.safetensors")
@@ -162,5 +171,32 @@ extension IPRTool {
     }
 }
 
+extension IPRTool.Train {
+    /// Passports from real images through the pretrained model (`--key-type image|shuffle`): two
+    /// independent random draws of images, one for the scale passport and one for the bias passport.
+    func installImageKeys(into model: any Layer, pretrained: String, inputSize: Int) throws {
+        let name = keyDataset ?? data.dataset
+        let root = keyData ?? data.data ?? ""
+        let source = try Datasets.make(name, DatasetOptions(root: root, split: .test, padTo: name == data.dataset ? data.padTo : nil))
+        let per = PassportKeys.imagesPerPassport(keyType)
+        guard source.count >= 2 * per else {
+            throw ValidationError("--key-type \(keyType.rawValue) needs \(2 * per) images; \(name) at \(root) has \(source.count)")
+        }
+        var rng = RNG(seed: seed, stream: 0xCE75)
+        let order = rng.permutation(source.count)
+        let transform = transforms(dataset: name, inputSize: inputSize, normalize: .imageNet).test
+        func batch(_ indices: ArraySlice<Int>) throws -> Tensor {
+            let images = try indices.map { i -> Tensor in
+                var r = RNG(seed: seed, stream: UInt64(i))
+                return try transform(source.sample(at: i).image, rng: &r).reshape([1, 3, inputSize, inputSize])
+            }
+            return Tensor.concat(images, dim: 0)
+        }
+        try PassportKeys.install(keyType, into: model, pretrained: pretrained, scaleImages: try batch(order[0..<per]),
+                                 biasImages: try batch(order[per..<(2 * per)]), seed: seed)
+    }
+}
+
+extension KeyType: ExpressibleByArgument {}
 extension NormKind: ExpressibleByArgument {}
 extension Scheme: ExpressibleByArgument {}
