@@ -41,7 +41,7 @@ let package = Package(
         .executableTarget(name: "iprtool", dependencies: [
             "IPRTensor", "IPRData", "IPRModels", "IPRPassport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Tools/iprtool"),
-        .executableTarget(name: "iprbench", dependencies: ["IPRTensor", "IPRModels", "IPRData"], path: "Tools/bench/Sources"),
+        .executableTarget(name: "iprbench", dependencies: ["IPRTensor", "IPRModels", "IPRData", "IPRPassport"], path: "Tools/bench/Sources"),
 
         // MARK: - Tests
         .testTarget(name: "CConvTests", dependencies: ["CConv"], path: "Tests/CConvTests"),

@@ -60,6 +60,6 @@ public final class AlexNet: Layer {
     }
 
     public func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor {
-        classifier(features(x, context).flatten(), context)
+        classifier(context.run(features, x).flatten(), context)
     }
 }

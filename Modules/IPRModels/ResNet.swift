@@ -105,8 +105,8 @@ public final class ResNet: Layer {
     }
 
     public func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor {
-        var out = stem(x, context)
-        for s in stages { out = s(out, context) }
+        var out = context.run(stem, x)
+        for s in stages { out = context.run(s, out) }
         return linear(adaptiveAvgPool2d(out, outputSize: (1, 1)).flatten(), context)
     }
 }

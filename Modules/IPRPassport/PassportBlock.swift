@@ -51,14 +51,20 @@ public final class PassportBlock: PassportLayer {
     }
 
     public func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor {
-        let y = conv(x, context)
-        let normalized = norm.map { $0.forward(y, context, relu: false, inPlace: true) } ?? y
         let gamma = scale(), beta = bias()
         lastScale = context.training ? gamma : nil
-        let c = spec.outChannels
-        let out = normalized * gamma.reshape([1, c, 1, 1]) + beta.reshape([1, c, 1, 1])
-        return spec.relu ? out.relu() : out
+        return applyPassportAffine(conv(x, context), norm, gamma, beta, spec, context)
     }
+}
+
+/// `relu?(γ ⊙ norm(y) + β)` — fused into the norm's single pass when there is a norm (γ and β act as
+/// its affine parameters, so gradients reach them, and through them the conv weights and passports).
+func applyPassportAffine(_ y: Tensor, _ norm: (any FusedReLUNorm)?, _ gamma: Tensor, _ beta: Tensor,
+                         _ spec: ConvBlockSpec, _ context: ForwardContext) -> Tensor {
+    if let norm { return norm.forward(y, context, relu: spec.relu, inPlace: true, affine: (gamma, beta)) }
+    let c = spec.outChannels
+    let out = y * gamma.reshape([1, c, 1, 1]) + beta.reshape([1, c, 1, 1])
+    return spec.relu ? out.relu() : out
 }
 
 /// The reference keeps a copy of `b` in its `SignLoss` child (`sign_loss.b`); so do we, for

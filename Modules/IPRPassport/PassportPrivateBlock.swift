@@ -13,7 +13,7 @@ import IPRTensor
 ///
 /// State-dict names follow the reference: `weight`, `scale`, `bias`, `b`, `key_private`,
 /// `skey_private`, `conv.weight`, `sign_loss_private.b`, `bn.*` (+ our `bn_private.*`).
-public final class PassportPrivateBlock: PassportLayer {
+public final class PassportPrivateBlock: PassportLayer, PathDependent {
     public let spec: ConvBlockSpec
     public let conv: Conv2d
     /// Public-path and private-path normalisation (the same layer unless it keeps running statistics).
@@ -57,10 +57,7 @@ public final class PassportPrivateBlock: PassportLayer {
     }
 
     public func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor {
-        let y = conv(x, context)
         let isPrivate = context.path == 1
-        let n = isPrivate ? privateNorm : norm
-        let normalized = n.map { $0.forward(y, context, relu: false, inPlace: true) } ?? y
         let gamma: Tensor, beta: Tensor
         if isPrivate {
             gamma = scale(); beta = bias()
@@ -68,8 +65,6 @@ public final class PassportPrivateBlock: PassportLayer {
         } else {
             gamma = publicScale; beta = publicBias
         }
-        let c = spec.outChannels
-        let out = normalized * gamma.reshape([1, c, 1, 1]) + beta.reshape([1, c, 1, 1])
-        return spec.relu ? out.relu() : out
+        return applyPassportAffine(conv(x, context), isPrivate ? privateNorm : norm, gamma, beta, spec, context)
     }
 }

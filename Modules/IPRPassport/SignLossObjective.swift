@@ -16,12 +16,20 @@ public struct PassportObjective: TrainingObjective {
 /// Scheme-V2 training (SPEC.md §3): every batch goes through the public path and the private path;
 /// loss = CE(public) + CE(private) + Σ sign loss of the private γ. Accuracy is measured on the
 /// private path; `public_acc` is logged.
+///
+/// The layers before the first passport layer are the same on both paths: they run once per batch
+/// (`ForwardMemo`) and both paths' gradients flow back through the one result. Their batch-norm
+/// running statistics therefore take one update per batch (the reference, running two full passes,
+/// applies the same batch statistics twice).
 public struct PrivatePassportObjective: TrainingObjective {
-    public init() {}
+    /// Share the path-independent prefix between the two passes (on by default).
+    public var sharePrefix = true
+    public init(sharePrefix: Bool = true) { self.sharePrefix = sharePrefix }
 
     public func step(model: any Layer, images: Tensor, labels: [Int]) -> (loss: Tensor, logits: Tensor, metrics: [String: Float]) {
-        let publicLogits = model(images, ForwardContext(training: true, path: 0))
-        let privateLogits = model(images, ForwardContext(training: true, path: 1))
+        let memo = sharePrefix ? ForwardMemo() : nil
+        let publicLogits = model(images, ForwardContext(training: true, path: 0, memo: memo))
+        let privateLogits = model(images, ForwardContext(training: true, path: 1, memo: memo))
         var (loss, metrics) = addSignLosses(crossEntropy(publicLogits, labels: labels) + crossEntropy(privateLogits, labels: labels), model)
         let publicCorrect = zip(publicLogits.argmax(axis: 1), labels).filter { $0 == $1 }.count
         metrics["public_acc"] = Float(publicCorrect) / Float(max(labels.count, 1))

@@ -156,3 +156,27 @@ func checkGradients(_ inputs: [Tensor], eps: Float = 1e-3, tolerance: Double = 3
         #expect(accuracy > 0.9, "public path in evaluation mode with its own statistics")
     }
 }
+
+@Suite struct SharedPrefixTests {
+    /// Running the layers before the first passport layer once gives the same loss and gradients as
+    /// two full passes.
+    @Test func sharedPrefixEqualsTwoFullPasses() throws {
+        let passports = try PassportConfig.parse(#"{"4": true, "5": true}"#)
+        var rng = RNG(seed: 21)
+        let x = Tensor.normal([4, 3, 32, 32], rng: &rng)
+        let labels = [1, 2, 3, 4]
+        var results: [(Float, [Float])] = []
+        for share in [true, false] {
+            let (model, _) = try PassportBlockFactory.makeModel("alexnet", config: ModelConfig(classes: 10), scheme: .v2,
+                                                                passports: passports, seed: 22)
+            let step = PrivatePassportObjective(sharePrefix: share).step(model: model, images: x, labels: labels)
+            step.loss.backward()
+            let firstConv = try #require(model.namedParameters().first { $0.name == "features.0.conv.weight" }?.tensor)
+            results.append((step.loss.item, firstConv.grad!.array))
+        }
+        #expect(abs(results[0].0 - results[1].0) < 1e-5)
+        let diff = zip(results[0].1, results[1].1).map { abs($0 - $1) }.max()!
+        let scale = results[1].1.map { abs($0) }.max()!
+        #expect(diff <= 1e-4 * scale, "prefix gradient differs by \(diff) of \(scale)")
+    }
+}

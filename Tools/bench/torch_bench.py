@@ -106,5 +106,70 @@ elif command in ("train", "infer"):
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         emit(engine="torch", bench=command, name=f"{arch} batch {infer_batch}", median_ms=med, samples_ms=samples,
              images_per_s=infer_batch / med * 1000, peak_rss_mb=peak)
+elif command == "passport":
+    # The reference algorithm (kamwoh/DeepIPR PassportBlock / PassportPrivateBlock), re-implemented:
+    # conv (no bias) → BN (no affine) → γ·x + β with γ, β the passports through the same conv.
+    class Passport(torch.nn.Module):
+        def __init__(self, c, o, hw, private):
+            super().__init__()
+            self.conv = torch.nn.Conv2d(c, o, 3, 1, 1, bias=False)
+            self.bn = torch.nn.BatchNorm2d(o, affine=False)
+            self.register_buffer("key", torch.rand(1, c, hw, hw) * 2 - 1)
+            self.register_buffer("skey", torch.rand(1, c, hw, hw) * 2 - 1)
+            self.register_buffer("b", torch.sign(torch.rand(o) - 0.5))
+            self.private = private
+            if private:
+                self.scale = torch.nn.Parameter(torch.ones(o))
+                self.bias = torch.nn.Parameter(torch.zeros(o))
+            self.ind, self.scale_cache = 1, None
+
+        def forward(self, x):
+            x = self.bn(self.conv(x))
+            if self.private and self.ind == 0:
+                return F.relu(x * self.scale.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1))
+            g = self.conv(self.skey).mean(dim=(0, 2, 3))
+            self.scale_cache = g
+            return F.relu(x * g.view(1, -1, 1, 1) + self.conv(self.key).mean(dim=(0, 2, 3)).view(1, -1, 1, 1))
+
+    def passport_alexnet(private):
+        m = AlexNetCifar()
+        for i, (c, o) in zip((4, 5, 6), ((192, 384), (384, 256), (256, 256))):
+            m.features[i] = Passport(c, o, 8, private)
+        return m
+
+    x = torch.randn(batch, 3, 32, 32)
+    labels = torch.arange(batch) % 10
+    for name, model, scheme in (("alexnet plain", AlexNetCifar(), 0), ("alexnet v1", passport_alexnet(False), 1),
+                                ("alexnet v2", passport_alexnet(True), 2)):
+        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
+        blocks = [m for m in model.modules() if isinstance(m, Passport)]
+
+        def sign_loss():
+            return sum((0.1 * F.relu(0.1 - b.b * b.scale_cache)).sum() + 1e-5 * b.scale_cache.pow(2).sum() for b in blocks)
+
+        def step():
+            model.train()
+            opt.zero_grad(set_to_none=True)
+            if scheme == 2:
+                for b in blocks:
+                    b.ind = 0
+                loss = F.cross_entropy(model(x), labels)
+                for b in blocks:
+                    b.ind = 1
+                loss = loss + F.cross_entropy(model(x), labels) + sign_loss()
+            else:
+                loss = F.cross_entropy(model(x), labels) + (sign_loss() if scheme == 1 else 0)
+            loss.backward()
+            opt.step()
+
+        med, samples = measure(reps, step)
+        emit(engine="torch", bench="passport-train", name=f"{name} batch {batch}", median_ms=med, samples_ms=samples)
+        if scheme != 2:
+            def infer():
+                model.eval()
+                with torch.no_grad():
+                    model(x)
+            med, samples = measure(reps, infer)
+            emit(engine="torch", bench="passport-infer", name=f"{name} batch {batch}", median_ms=med, samples_ms=samples)
 else:
-    sys.exit("usage: torch_bench.py info | conv | stack | train | infer [--reps N] [--batch N]")
+    sys.exit("usage: torch_bench.py info | conv | stack | train | infer | passport [--reps N] [--batch N]")

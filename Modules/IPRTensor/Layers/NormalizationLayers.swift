@@ -2,7 +2,15 @@
 /// activation tensor fewer per block, like PyTorch's in-place ReLU).
 public protocol FusedReLUNorm: Layer {
     /// `inPlace`: overwrite `x` when no graph is recorded (the caller no longer needs it).
-    func forward(_ x: Tensor, _ context: ForwardContext, relu: Bool, inPlace: Bool) -> Tensor
+    /// `affine` replaces the layer's own scale and bias for this call (passport layers pass γ and β
+    /// computed from their passports, with gradients flowing into them).
+    func forward(_ x: Tensor, _ context: ForwardContext, relu: Bool, inPlace: Bool, affine: (scale: Tensor, bias: Tensor)?) -> Tensor
+}
+
+extension FusedReLUNorm {
+    public func forward(_ x: Tensor, _ context: ForwardContext, relu: Bool, inPlace: Bool) -> Tensor {
+        forward(x, context, relu: relu, inPlace: inPlace, affine: nil)
+    }
 }
 
 /// Batch normalisation (PyTorch `nn.BatchNorm2d`): affine `weight`/`bias` (optional), buffers
@@ -30,11 +38,11 @@ public final class BatchNorm2d: FusedReLUNorm {
         v.counter("num_batches_tracked", numBatchesTracked)
     }
 
-    public func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor { forward(x, context, relu: false, inPlace: false) }
+    public func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor { forward(x, context, relu: false, inPlace: false, affine: nil) }
 
-    public func forward(_ x: Tensor, _ context: ForwardContext, relu: Bool, inPlace: Bool) -> Tensor {
+    public func forward(_ x: Tensor, _ context: ForwardContext, relu: Bool, inPlace: Bool, affine: (scale: Tensor, bias: Tensor)?) -> Tensor {
         if context.training { numBatchesTracked.value += 1 }
-        return batchNorm(x, runningMean: runningMean, runningVar: runningVar, weight: weight, bias: bias,
+        return batchNorm(x, runningMean: runningMean, runningVar: runningVar, weight: affine?.scale ?? weight, bias: affine?.bias ?? bias,
                          training: context.training, momentum: momentum, eps: eps, relu: relu, inPlace: inPlace)
     }
 }
@@ -58,10 +66,10 @@ public final class GroupNorm: FusedReLUNorm {
         v.param("bias", bias)
     }
 
-    public func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor { forward(x, context, relu: false, inPlace: false) }
+    public func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor { forward(x, context, relu: false, inPlace: false, affine: nil) }
 
-    public func forward(_ x: Tensor, _ context: ForwardContext, relu: Bool, inPlace: Bool) -> Tensor {
-        groupNorm(x, groups: groups, weight: weight, bias: bias, eps: eps, relu: relu, inPlace: inPlace)
+    public func forward(_ x: Tensor, _ context: ForwardContext, relu: Bool, inPlace: Bool, affine: (scale: Tensor, bias: Tensor)?) -> Tensor {
+        groupNorm(x, groups: groups, weight: affine?.scale ?? weight, bias: affine?.bias ?? bias, eps: eps, relu: relu, inPlace: inPlace)
     }
 }
 
@@ -81,9 +89,9 @@ public final class InstanceNorm2d: FusedReLUNorm {
         v.param("bias", bias)
     }
 
-    public func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor { forward(x, context, relu: false, inPlace: false) }
+    public func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor { forward(x, context, relu: false, inPlace: false, affine: nil) }
 
-    public func forward(_ x: Tensor, _ context: ForwardContext, relu: Bool, inPlace: Bool) -> Tensor {
-        instanceNorm(x, weight: weight, bias: bias, eps: eps, relu: relu, inPlace: inPlace)
+    public func forward(_ x: Tensor, _ context: ForwardContext, relu: Bool, inPlace: Bool, affine: (scale: Tensor, bias: Tensor)?) -> Tensor {
+        instanceNorm(x, weight: affine?.scale ?? weight, bias: affine?.bias ?? bias, eps: eps, relu: relu, inPlace: inPlace)
     }
 }

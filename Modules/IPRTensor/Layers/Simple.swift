@@ -69,6 +69,6 @@ public final class Sequential: Layer {
         for (i, l) in layers.enumerated() { v.child(String(i), l) }
     }
     public func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor {
-        layers.reduce(x) { $1.forward($0, context) }
+        layers.reduce(x) { context.run($1, $0) }
     }
 }

@@ -6,12 +6,51 @@ public struct ForwardContext: Sendable, Equatable {
     /// Which forward path layers with several run (0: the default/public path; passport layers
     /// use 1 for their private path).
     public var path: Int
+    /// Shares the outputs of path-independent layers between forward passes over the same input
+    /// (two-path training computes the layers before the first passport layer once).
+    public var memo: ForwardMemo?
 
-    public init(training: Bool, path: Int = 0) { self.training = training; self.path = path }
+    public init(training: Bool, path: Int = 0, memo: ForwardMemo? = nil) {
+        self.training = training; self.path = path; self.memo = memo
+    }
+
+    public static func == (a: Self, b: Self) -> Bool { a.training == b.training && a.path == b.path && a.memo === b.memo }
     /// Training on the default path.
     public static let train = ForwardContext(training: true)
     /// Evaluation on the default path.
     public static let eval = ForwardContext(training: false)
+}
+
+/// Marks a layer whose output depends on `ForwardContext.path` (passport layers with a public and
+/// a private path). Layers without one below them may be shared between paths.
+public protocol PathDependent: AnyObject {}
+
+/// Outputs of path-independent layers for the inputs they were given, kept for one training step.
+/// A layer's output is reused only when it gets the very same input tensor object again.
+public final class ForwardMemo: @unchecked Sendable {
+    private var outputs: [ObjectIdentifier: (input: Tensor, output: Tensor)] = [:]
+    private var independent: [ObjectIdentifier: Bool] = [:]
+    public init() {}
+
+    /// `layer(x)`, computed once per input for layers with no path-dependent layer inside.
+    public func run(_ layer: any Layer, _ x: Tensor, _ context: ForwardContext) -> Tensor {
+        let id = ObjectIdentifier(layer)
+        let shareable = independent[id] ?? {
+            let value = !(layer is PathDependent) && !layer.namedModules().contains { $0.module is PathDependent }
+            independent[id] = value
+            return value
+        }()
+        guard shareable else { return layer.forward(x, context) }
+        if let hit = outputs[id], hit.input === x { return hit.output }
+        let out = layer.forward(x, context)
+        outputs[id] = (x, out)
+        return out
+    }
+}
+
+extension ForwardContext {
+    /// `layer(x)` through the memo when there is one.
+    public func run(_ layer: any Layer, _ x: Tensor) -> Tensor { memo?.run(layer, x, self) ?? layer.forward(x, self) }
 }
 
 /// An integer counter stored in a state dict as I64 (BatchNorm's `num_batches_tracked`).

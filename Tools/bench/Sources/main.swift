@@ -5,12 +5,14 @@
 //   iprbench stack [--reps N] [--batch N]   the AlexNet-CIFAR conv→BN→ReLU→pool feature stack, fwd+bwd
 //   iprbench train [--batch 64]             AlexNet-CIFAR and ResNet-18 training steps (fwd, loss, bwd, SGD)
 //   iprbench infer [--batch 256]            the same models in evaluation mode
+//   iprbench passport [--batch 64]          AlexNet plain / V1 / V2 training steps, plain vs V1 inference
 //   iprbench loader                         images/s of the CIFAR train transform through the loader, one core
 //   iprbench ops | gemm                     memory-bound ops; conv-shaped GEMMs (OpenBLAS kernel choice)
 //   iprbench info                           BLAS kernel, threads, convolution kernels
 import Foundation
 import IPRData
 import IPRModels
+import IPRPassport
 import IPRTensor
 
 ProcessTuning.apply()
@@ -137,6 +139,32 @@ case "train", "infer":
     }
 case "loader":
     try! runLoaderBench(reps: reps, batch: batch, emit: emit)
+case "passport":
+    // Scheme training steps on AlexNet-CIFAR with the reference passport layout (layers 4, 5, 6) at
+    // --batch, next to the plain step, and V1 inference against plain inference.
+    let config = ModelConfig(classes: 10)
+    let passports = try! PassportConfig.parse(#"{"0": false, "2": false, "4": true, "5": true, "6": true}"#)
+    let x = Tensor.normal([batch, 3, 32, 32], rng: &rng)
+    let labels = (0..<batch).map { $0 % 10 }
+    let runs: [(String, any Layer, any TrainingObjective)] = [
+        ("alexnet plain", try! Models.make("alexnet", config: config, seed: 1), CrossEntropyObjective()),
+        ("alexnet v1", try! PassportBlockFactory.makeModel("alexnet", config: config, scheme: .v1, passports: passports, seed: 1).model, PassportObjective()),
+        ("alexnet v2", try! PassportBlockFactory.makeModel("alexnet", config: config, scheme: .v2, passports: passports, seed: 1).model, PrivatePassportObjective()),
+    ]
+    for (name, model, objective) in runs {
+        let sgd = SGD(parameters: model.trainableParameters(), learningRate: 0.01, momentum: 0.9, weightDecay: 5e-4)
+        let train = measure(reps: reps) {
+            sgd.zeroGrad()
+            objective.step(model: model, images: x, labels: labels).loss.backward()
+            sgd.step()
+        }
+        emit(["engine": "swift", "bench": "passport-train", "name": "\(name) batch \(batch)", "median_ms": train.median,
+              "samples_ms": train.samples])
+        guard !name.hasSuffix("v2") else { continue }
+        let infer = measure(reps: reps) { _ = noGrad { model(x, .eval) } }
+        emit(["engine": "swift", "bench": "passport-infer", "name": "\(name) batch \(batch)", "median_ms": infer.median,
+              "samples_ms": infer.samples])
+    }
 case "gemm":
     // The conv-shaped GEMM where OpenBLAS kernel choice matters most (notes/engine-spike.md).
     for (m, n, k) in [(192, 16384, 1600), (384, 4096, 1728), (1024, 1024, 1024)] {
@@ -146,6 +174,6 @@ case "gemm":
               "samples_ms": r.samples, "gflops": 2 * Double(m * n * k) / r.median / 1e6, "blas_core": BLASInfo.coreName])
     }
 default:
-    FileHandle.standardError.write(Data("usage: iprbench info | conv | stack | train | infer | loader | ops | gemm [--reps N] [--batch N]\n".utf8))
+    FileHandle.standardError.write(Data("usage: iprbench info | conv | stack | train | infer | passport | loader | ops | gemm [--reps N] [--batch N]\n".utf8))
     exit(2)
 }
