@@ -108,7 +108,14 @@ public struct PassportConfig: Sendable, Equatable {
 
     /// Parses a config held in memory; `source` names it in error messages.
     public static func parse(_ bytes: [UInt8], source: String = "<memory>") throws -> PassportConfig {
-        let root = try ConfigJSON.parse(bytes, source: source)
+        let root: JSONValue
+        do {
+            root = try JSONValue.parse(bytes, allowsByteOrderMark: true)
+        } catch {
+            throw IPRPassportError(.invalidConfig, "\(source): not valid JSON at byte offset \(error.offset) "
+                                   + "(line \(error.line), column \(error.column)): \(error.reason)"
+                                   + (error.reason.hasPrefix("duplicate key") ? " (each layer may be named once)" : ""))
+        }
         guard case .object(let members) = root else {
             throw IPRPassportError(.invalidConfig, "\(source): expected a JSON object mapping layer names to true, false, "
                                    + "a signature string or a nested object, but found \(root.summary) at the top level")
@@ -128,7 +135,7 @@ public struct PassportConfig: Sendable, Equatable {
         try parse(readFile(path), source: path)
     }
 
-    private static func collect(_ members: [(key: String, value: ConfigJSON)], prefix: [String],
+    private static func collect(_ members: [(key: String, value: JSONValue)], prefix: [String],
                                 into leaves: inout [Leaf], source: String) throws {
         for (key, value) in members {
             let path = prefix + [key]

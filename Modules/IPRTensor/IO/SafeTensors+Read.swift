@@ -2,8 +2,8 @@
 //
 // Every malformed input throws IPRTensorError(.malformedSafeTensors) naming the source, the tensor or
 // offset, what was expected and what was found; arithmetic on untrusted numbers is overflow-checked.
-// The JSON header is parsed by a small strict parser here so that key order, exact integers,
-// duplicate keys and byte offsets of syntax errors are all available.
+// The JSON header is parsed by the strict `JSONValue` parser, which keeps key order, exact integers and
+// byte offsets of syntax errors; duplicate keys are reported here, naming the tensor or field.
 
 #if canImport(Glibc)
 import Glibc
@@ -65,8 +65,12 @@ extension SafeTensors {
         let header = UnsafeBufferPointer(rebasing: buffer[8..<(8 + headerLength)])
         try validateUTF8(header, source: source)
 
-        var parser = SafeTensorsHeaderParser(bytes: header, source: source)
-        let root = try parser.parseDocument()
+        let root: JSONValue
+        do {
+            root = try JSONValue.parse(header, allowsDuplicateKeys: true)
+        } catch {
+            throw malformed("header is not valid JSON at file offset \(8 + error.offset): \(error.reason)")
+        }
         guard case .object(let members) = root else {
             throw malformed("header is not a JSON object: expected '{' but found \(root.summary)")
         }
@@ -126,27 +130,27 @@ extension SafeTensors {
     }
 
     /// Validates one `name: {dtype, shape, data_offsets}` member against a data section of `dataLength` bytes.
-    private static func decodeEntry(name: String, _ value: SafeTensorsHeaderValue, order: Int, dataLength: Int,
+    private static func decodeEntry(name: String, _ value: JSONValue, order: Int, dataLength: Int,
                                     malformed: (String) -> IPRTensorError) throws -> Entry {
         let what = "tensor '\(name)'"
         guard case .object(let fields) = value else {
             throw malformed("\(what): expected an object with dtype, shape and data_offsets but found \(value.summary)")
         }
-        var byKey: [String: SafeTensorsHeaderValue] = [:]
+        var byKey: [String: JSONValue] = [:]
         for field in fields where byKey.updateValue(field.value, forKey: field.key) != nil {
             throw malformed("\(what): duplicate field '\(field.key)'")
         }
-        func field(_ key: String) throws -> SafeTensorsHeaderValue {
+        func field(_ key: String) throws -> JSONValue {
             guard let found = byKey[key] else {
                 throw malformed("\(what): missing field '\(key)'; expected dtype, shape and data_offsets")
             }
             return found
         }
-        func nonNegativeInteger(_ value: SafeTensorsHeaderValue, _ label: String) throws -> Int {
-            guard case .number(let text, let isInteger) = value else {
+        func nonNegativeInteger(_ value: JSONValue, _ label: String) throws -> Int {
+            guard case .number(let text) = value else {
                 throw malformed("\(what): \(label) must be a non-negative integer but found \(value.summary)")
             }
-            guard isInteger else {
+            guard !text.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }) else {
                 throw malformed("\(what): \(label) must be a non-negative integer but found \(text) (non-integer)")
             }
             if text.hasPrefix("-") {
@@ -207,7 +211,7 @@ extension SafeTensors {
     }
 
     /// Validates `__metadata__`: null or an object whose values are all strings.
-    private static func decodeMetadata(_ value: SafeTensorsHeaderValue,
+    private static func decodeMetadata(_ value: JSONValue,
                                        malformed: (String) -> IPRTensorError) throws -> [String: String] {
         switch value {
         case .null:
@@ -301,284 +305,4 @@ extension SafeTensors {
 /// The POSIX `read(2)`, kept apart from `SafeTensors.read`.
 private func safeTensorsPOSIXRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int {
     read(fd, buffer, count)
-}
-
-// MARK: - JSON header parser
-
-/// A parsed JSON value of a safetensors header; objects keep their members in file order.
-private enum SafeTensorsHeaderValue {
-    case object([(key: String, value: SafeTensorsHeaderValue)])
-    case array([SafeTensorsHeaderValue])
-    case string(String)
-    case number(String, isInteger: Bool)
-    case bool(Bool)
-    case null
-
-    /// A short description for error messages, e.g. `string "F32"` or `an array of 3 elements`.
-    var summary: String {
-        switch self {
-        case .object(let members): "an object of \(members.count) member\(members.count == 1 ? "" : "s")"
-        case .array(let items): "an array of \(items.count) element\(items.count == 1 ? "" : "s")"
-        case .string(let text): text.count > 40 ? "string \"\(text.prefix(40))…\"" : "string \"\(text)\""
-        case .number(let text, _): "number \(text)"
-        case .bool(let flag): "\(flag)"
-        case .null: "null"
-        }
-    }
-}
-
-/// A strict RFC 8259 parser over the header bytes (already validated as UTF-8), with a nesting limit.
-private struct SafeTensorsHeaderParser {
-    let bytes: UnsafeBufferPointer<UInt8>
-    let source: String
-    var position = 0
-    var depth = 0
-    static let maximumDepth = 64
-
-    init(bytes: UnsafeBufferPointer<UInt8>, source: String) {
-        self.bytes = bytes
-        self.source = source
-    }
-
-    /// One value surrounded by optional whitespace (including the trailing space padding).
-    mutating func parseDocument() throws -> SafeTensorsHeaderValue {
-        skipWhitespace()
-        if position == bytes.count {
-            throw error("expected a JSON object but the header is empty or blank")
-        }
-        let value = try parseValue()
-        skipWhitespace()
-        if position < bytes.count {
-            throw error("expected only space padding after the JSON value but found \(describe(bytes[position]))")
-        }
-        return value
-    }
-
-    private func error(_ what: String) -> IPRTensorError {
-        IPRTensorError(.malformedSafeTensors, "\(source): header is not valid JSON at file offset \(8 + position): \(what)")
-    }
-
-    private func describe(_ byte: UInt8) -> String {
-        (0x21...0x7E).contains(byte) ? "'\(Character(Unicode.Scalar(byte)))'" : "byte 0x\(String(byte, radix: 16, uppercase: true))"
-    }
-
-    private var peek: UInt8? {
-        position < bytes.count ? bytes[position] : nil
-    }
-
-    private mutating func skipWhitespace() {
-        while position < bytes.count {
-            switch bytes[position] {
-            case 0x20, 0x09, 0x0A, 0x0D: position += 1
-            default: return
-            }
-        }
-    }
-
-    private mutating func parseValue() throws -> SafeTensorsHeaderValue {
-        guard let byte = peek else { throw error("expected a value but the header ends") }
-        switch byte {
-        case UInt8(ascii: "{"): return try parseObject()
-        case UInt8(ascii: "["): return try parseArray()
-        case UInt8(ascii: "\""): return .string(try parseString())
-        case UInt8(ascii: "t"): return try parseLiteral("true", .bool(true))
-        case UInt8(ascii: "f"): return try parseLiteral("false", .bool(false))
-        case UInt8(ascii: "n"): return try parseLiteral("null", .null)
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return try parseNumber()
-        default: throw error("expected a value but found \(describe(byte))")
-        }
-    }
-
-    private mutating func enterContainer() throws {
-        depth += 1
-        if depth > Self.maximumDepth {
-            throw error("expected at most \(Self.maximumDepth) levels of nesting but found more")
-        }
-    }
-
-    private mutating func parseObject() throws -> SafeTensorsHeaderValue {
-        try enterContainer()
-        defer { depth -= 1 }
-        position += 1
-        var members: [(key: String, value: SafeTensorsHeaderValue)] = []
-        skipWhitespace()
-        if peek == UInt8(ascii: "}") {
-            position += 1
-            return .object(members)
-        }
-        while true {
-            skipWhitespace()
-            guard peek == UInt8(ascii: "\"") else {
-                throw error("expected a string key but found \(peek.map(describe) ?? "the end of the header")")
-            }
-            let key = try parseString()
-            skipWhitespace()
-            guard peek == UInt8(ascii: ":") else {
-                throw error("expected ':' after key '\(key)' but found \(peek.map(describe) ?? "the end of the header")")
-            }
-            position += 1
-            skipWhitespace()
-            members.append((key: key, value: try parseValue()))
-            skipWhitespace()
-            switch peek {
-            case UInt8(ascii: ","):
-                position += 1
-            case UInt8(ascii: "}"):
-                position += 1
-                return .object(members)
-            default:
-                throw error("expected ',' or '}' in an object but found \(peek.map(describe) ?? "the end of the header")")
-            }
-        }
-    }
-
-    private mutating func parseArray() throws -> SafeTensorsHeaderValue {
-        try enterContainer()
-        defer { depth -= 1 }
-        position += 1
-        var items: [SafeTensorsHeaderValue] = []
-        skipWhitespace()
-        if peek == UInt8(ascii: "]") {
-            position += 1
-            return .array(items)
-        }
-        while true {
-            skipWhitespace()
-            items.append(try parseValue())
-            skipWhitespace()
-            switch peek {
-            case UInt8(ascii: ","):
-                position += 1
-            case UInt8(ascii: "]"):
-                position += 1
-                return .array(items)
-            default:
-                throw error("expected ',' or ']' in an array but found \(peek.map(describe) ?? "the end of the header")")
-            }
-        }
-    }
-
-    private mutating func parseLiteral(_ word: StaticString, _ value: SafeTensorsHeaderValue) throws -> SafeTensorsHeaderValue {
-        let count = word.utf8CodeUnitCount
-        let matches = bytes.count - position >= count
-            && (0..<count).allSatisfy { bytes[position + $0] == word.utf8Start[$0] }
-        guard matches else { throw error("expected '\(word)' but found \(describe(bytes[position]))...") }
-        position += count
-        return value
-    }
-
-    private mutating func parseNumber() throws -> SafeTensorsHeaderValue {
-        let start = position
-        var isInteger = true
-        func isDigit(_ byte: UInt8?) -> Bool {
-            byte.map { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) } ?? false
-        }
-        if peek == UInt8(ascii: "-") { position += 1 }
-        guard isDigit(peek) else { throw error("expected a digit in a number but found \(peek.map(describe) ?? "the end of the header")") }
-        if peek == UInt8(ascii: "0") {
-            position += 1
-            if isDigit(peek) { throw error("expected no leading zero in a number but found \(describe(peek!)) after '0'") }
-        } else {
-            while isDigit(peek) { position += 1 }
-        }
-        if peek == UInt8(ascii: ".") {
-            isInteger = false
-            position += 1
-            guard isDigit(peek) else { throw error("expected a digit after '.' but found \(peek.map(describe) ?? "the end of the header")") }
-            while isDigit(peek) { position += 1 }
-        }
-        if peek == UInt8(ascii: "e") || peek == UInt8(ascii: "E") {
-            isInteger = false
-            position += 1
-            if peek == UInt8(ascii: "+") || peek == UInt8(ascii: "-") { position += 1 }
-            guard isDigit(peek) else { throw error("expected a digit in an exponent but found \(peek.map(describe) ?? "the end of the header")") }
-            while isDigit(peek) { position += 1 }
-        }
-        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<position]), as: UTF8.self)
-        return .number(text, isInteger: isInteger)
-    }
-
-    private mutating func parseString() throws -> String {
-        let openingQuote = position
-        position += 1
-        var unescaped: [UInt8] = []
-        var hadEscape = false
-        var runStart = position
-        while position < bytes.count {
-            let byte = bytes[position]
-            if byte == UInt8(ascii: "\"") {
-                let run = UnsafeBufferPointer(rebasing: bytes[runStart..<position])
-                position += 1
-                if !hadEscape { return String(decoding: run, as: UTF8.self) }
-                unescaped.append(contentsOf: run)
-                return String(decoding: unescaped, as: UTF8.self)
-            }
-            if byte == UInt8(ascii: "\\") {
-                hadEscape = true
-                unescaped.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<position]))
-                position += 1
-                guard let escape = peek else { throw error("expected an escape character but the header ends") }
-                position += 1
-                switch escape {
-                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): unescaped.append(escape)
-                case UInt8(ascii: "b"): unescaped.append(0x08)
-                case UInt8(ascii: "f"): unescaped.append(0x0C)
-                case UInt8(ascii: "n"): unescaped.append(0x0A)
-                case UInt8(ascii: "r"): unescaped.append(0x0D)
-                case UInt8(ascii: "t"): unescaped.append(0x09)
-                case UInt8(ascii: "u"):
-                    let scalar = try parseUnicodeEscape()
-                    UTF8.encode(scalar) { unescaped.append($0) }
-                default:
-                    position -= 1
-                    throw error("expected a valid escape (\\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX) but found \\\(describe(escape))")
-                }
-                runStart = position
-                continue
-            }
-            if byte < 0x20 {
-                throw error("expected control characters in strings to be escaped but found \(describe(byte))")
-            }
-            position += 1
-        }
-        position = openingQuote
-        throw error("expected a closing '\"' but the string runs to the end of the header")
-    }
-
-    /// The scalar of `\uXXXX` (the `\u` already consumed), combining a surrogate pair when one follows.
-    private mutating func parseUnicodeEscape() throws -> Unicode.Scalar {
-        let high = try parseHex4()
-        if (0xDC00...0xDFFF).contains(high) {
-            throw error("expected a high surrogate before low surrogate \\u\(String(high, radix: 16))")
-        }
-        if (0xD800...0xDBFF).contains(high) {
-            guard bytes.count - position >= 2, bytes[position] == UInt8(ascii: "\\"), bytes[position + 1] == UInt8(ascii: "u") else {
-                throw error("expected a low surrogate \\uDC00-\\uDFFF after high surrogate \\u\(String(high, radix: 16))")
-            }
-            position += 2
-            let low = try parseHex4()
-            guard (0xDC00...0xDFFF).contains(low) else {
-                throw error("expected a low surrogate \\uDC00-\\uDFFF after high surrogate \\u\(String(high, radix: 16)) but found \\u\(String(low, radix: 16))")
-            }
-            return Unicode.Scalar(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))!
-        }
-        return Unicode.Scalar(high)!
-    }
-
-    private mutating func parseHex4() throws -> UInt32 {
-        var value: UInt32 = 0
-        for _ in 0..<4 {
-            guard let byte = peek else { throw error("expected 4 hex digits after \\u but the header ends") }
-            let digit: UInt8
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = byte - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = byte - UInt8(ascii: "a") + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = byte - UInt8(ascii: "A") + 10
-            default: throw error("expected 4 hex digits after \\u but found \(describe(byte))")
-            }
-            value = value << 4 | UInt32(digit)
-            position += 1
-        }
-        return value
-    }
 }
