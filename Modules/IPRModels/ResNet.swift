@@ -40,7 +40,7 @@ public final class BasicBlock: Layer {
             out.reluInPlace()
             return out
         }
-        return (out + residual).relu()
+        return addReLU(out, residual)
     }
 }
 

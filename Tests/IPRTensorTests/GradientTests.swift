@@ -12,6 +12,9 @@ import Testing
         checkGradients("div", [a, pos]) { $0[0] / $0[1] }
         checkGradients("scalar ops", [a]) { (2 - $0[0] * 3 + 1) / 4 }
         checkGradients("neg", [a]) { -$0[0] }
+        let c = randn([2, 3, 4], seed: 31), d = randn([2, 3, 4], seed: 32)
+        checkGradients("addReLU", [c, d], eps: 1e-3) { addReLU($0[0], $0[1]) }
+        #expect(noGrad { addReLU(c, d) }.array == noGrad { (c + d).relu() }.array)
     }
 
     @Test func unary() {

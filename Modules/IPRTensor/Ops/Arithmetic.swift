@@ -43,3 +43,22 @@ extension Tensor {
     /// In-place `self *= s`, outside the graph.
     public func scaleInPlace(_ s: Float) { Elementwise.apply(pointer, pointer, count, ScaleOp(s: s)) }
 }
+
+/// max(a + b, 0) for same-shape tensors in one pass, saving one activation (residual blocks).
+/// The gradient reaches both inputs where the output is positive.
+public func addReLU(_ a: Tensor, _ b: Tensor) -> Tensor {
+    precondition(a.shape == b.shape, "addReLU: \(a.shape) vs \(b.shape)")
+    let out = Tensor(uninitialized: a.shape)
+    Elementwise.apply(out.pointer, a.pointer, b.pointer, a.count, AddReLUOp())
+    let storage = out.storage, shape = a.shape
+    return Tensor.result(out, "add_relu", [a, b]) { g in
+        let y = Tensor(shape: shape, storage: storage)
+        let masked = g.zipMap(y) { d, v in v > 0 ? d : 0 }
+        return [masked, masked]
+    }
+}
+
+/// max(a + b, 0)
+struct AddReLUOp: BinaryFunctor {
+    @inline(__always) func callAsFunction(_ a: Float, _ b: Float) -> Float { let s = a + b; return s > 0 ? s : 0 }
+}
