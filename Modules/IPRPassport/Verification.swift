@@ -12,6 +12,8 @@ public struct VerificationThresholds: Sendable, Codable, Equatable {
     public var maxAccuracyDrop: Double = 0.10
     /// Random passports drawn for the empirical null.
     public var nullSamples: Int = 19
+    /// Random passports whose accuracy is measured too (a test-set pass each): what a forger gets.
+    public var forgedAccuracySamples: Int = 5
     public init() {}
 }
 
@@ -47,6 +49,8 @@ public struct VerificationReport: Sendable, Codable, Equatable {
     public var referenceAccuracy: Double
     /// Public-path accuracy (V2).
     public var publicAccuracy: Double?
+    /// Accuracy with random passports instead of the claimed one (one value per draw).
+    public var forgedAccuracies: [Double]
     public var samples: Int
     public var signature: SignatureEvidence
     public var layers: [LayerEvidence]
@@ -79,6 +83,11 @@ public enum Verifier {
             nullRates.append(Double(m) / Double(max(n, 1)))
         }
         let nullP = Double(1 + nullRates.filter { $0 >= detection }.count) / Double(1 + nullRates.count)
+        var forged: [Double] = []
+        for k in 0..<max(thresholds.forgedAccuracySamples, 0) {
+            try passport.randomized(seed: seed &+ 1_000 &+ UInt64(k)).install(into: model)
+            forged.append(try Evaluation.run(model, on: data, context: claimedContext).accuracy)
+        }
         let text = layers.compactMap(\.text).joined()
         let signature = VerificationReport.SignatureEvidence(
             detection: detection, bits: bits, matched: matched, text: text,
@@ -99,7 +108,7 @@ public enum Verifier {
                      reference.accuracy, thresholds.maxAccuracyDrop))
         return VerificationReport(verdict: ok ? "verified" : "not-verified", scheme: passport.scheme.rawValue,
                                   accuracy: claimed.accuracy, referenceAccuracy: reference.accuracy,
-                                  publicAccuracy: passport.scheme == .v2 ? reference.accuracy : nil,
+                                  publicAccuracy: passport.scheme == .v2 ? reference.accuracy : nil, forgedAccuracies: forged,
                                   samples: claimed.samples, signature: signature, layers: layers,
                                   thresholds: thresholds, reasons: reasons)
     }

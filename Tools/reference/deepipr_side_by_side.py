@@ -89,8 +89,14 @@ class TrainLoader:
 
 
 @torch.no_grad()
-def evaluate(model, x, y, **kw):
-    model.eval()
+def evaluate(model, x, y, batch_stats=False, **kw):
+    """Test accuracy in eval mode; batch_stats=True runs a throw-away copy with BN in train mode (batch
+    statistics instead of running statistics), a diagnostic only."""
+    if batch_stats:
+        import copy
+        model = copy.deepcopy(model).train()
+    else:
+        model.eval()
     correct = 0
     for s in range(0, len(y), 128):
         pred = model(x[s:s + 128], **kw).argmax(1)
@@ -221,6 +227,7 @@ def main():
         assert evaluate(v1, te_x, te_y) == real
         print(json.dumps({**common, "model": "v1", "epochs": args.passport_epochs, "milestones": ms,
                           "test_acc": real, "sign_detection": float(np.mean(det)),
+                          "diagnostics": {"test_acc_bn_batch_stats": evaluate(v1, te_x, te_y, batch_stats=True)},
                           "sign_detection_per_layer": det,
                           "random_passport_acc_mean": float(np.mean(accs)),
                           "random_passport_acc_max": float(np.max(accs)), "random_passport_accs": accs,
@@ -241,12 +248,18 @@ def main():
             det = [(b.get_scale(ind=1).view(-1).sign() == b.b).float().mean().item() for b in blocks]
         pub = evaluate(v2, te_x, te_y, ind=0)
         priv = evaluate(v2, te_x, te_y, ind=1)
+        diag = {"test_acc_public_bn_batch_stats": evaluate(v2, te_x, te_y, batch_stats=True, ind=0),
+                "test_acc_private_bn_batch_stats": evaluate(v2, te_x, te_y, batch_stats=True, ind=1)}
+        with torch.no_grad():
+            diag["mean_abs_scale_public"] = [b.scale.abs().mean().item() for b in blocks]
+            diag["mean_abs_scale_private"] = [b.get_scale(ind=1).abs().mean().item() for b in blocks]
         accs = random_passport_accs(v2, blocks,
                                     lambda b, _: (b.key_private.clone(), b.skey_private.clone()), ind=1)
         assert evaluate(v2, te_x, te_y, ind=1) == priv
         print(json.dumps({**common, "model": "v2", "epochs": args.passport_epochs, "milestones": ms,
                           "test_acc_public": pub, "test_acc_private": priv,
                           "sign_detection_private": float(np.mean(det)), "sign_detection_per_layer": det,
+                          "diagnostics": diag,
                           "random_passport_acc_mean": float(np.mean(accs)),
                           "random_passport_acc_max": float(np.max(accs)), "random_passport_accs": accs,
                           "warm_start_skipped": skipped, "seconds": round(time.time() - t0, 1),

@@ -38,6 +38,9 @@ extension IPRTool {
         @Option(help: "Random passports drawn for the null distribution of detection.")
         var nullSamples = 19
 
+        @Option(help: "Random passports whose accuracy is also measured (one test-set pass each): what a forger would get.")
+        var forgedSamples = 5
+
         @Option(help: "Largest accepted p-value of detection against the random passports.")
         var maxNullP: Double = 0.05
 
@@ -52,7 +55,7 @@ extension IPRTool {
             guard (0...1).contains(minDetection), (0...1).contains(maxAccuracyDrop), (0...1).contains(maxNullP) else {
                 throw ValidationError("--min-detection, --max-accuracy-drop and --max-null-p are fractions in 0…1")
             }
-            guard nullSamples >= 0 else { throw ValidationError("--null-samples must be ≥ 0") }
+            guard nullSamples >= 0, forgedSamples >= 0 else { throw ValidationError("--null-samples and --forged-samples must be ≥ 0") }
         }
 
         func run() throws {
@@ -68,6 +71,7 @@ extension IPRTool {
             thresholds.maxAccuracyDrop = maxAccuracyDrop
             thresholds.maxNullPValue = maxNullP
             thresholds.nullSamples = nullSamples
+            thresholds.forgedAccuracySamples = forgedSamples
             let report = try Verifier.verify(model: model, passport: claimed,
                                              data: LoaderTrainingData(loader: loader, samples: testSet.count),
                                              thresholds: thresholds, seed: seed)
@@ -89,6 +93,11 @@ extension IPRTool {
                 say(String(format: "  random passports (%d): detection mean %.3f, max %.3f → p = %.3f (binomial p = ½ per bit, for reference: %.2g)",
                            report.signature.nullSamples, report.signature.nullMean, report.signature.nullMax,
                            report.signature.nullPValue, report.signature.pValue))
+                if !report.forgedAccuracies.isEmpty {
+                    say(String(format: "  accuracy with %d random passports: mean %.1f%%, max %.1f%%", report.forgedAccuracies.count,
+                               100 * report.forgedAccuracies.reduce(0, +) / Double(report.forgedAccuracies.count),
+                               100 * (report.forgedAccuracies.max() ?? 0)))
+                }
                 for l in report.layers {
                     say(String(format: "  %@: %d/%d bits%@", l.path, l.matched, l.bits, l.text.map { ", text \"\($0)\"" } ?? ""))
                 }
