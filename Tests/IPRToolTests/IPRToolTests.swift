@@ -123,6 +123,22 @@ import Testing
             return (try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])?["accuracy"] as? Double
         }
         #expect(try accuracy(released) == accuracy(v2 + "/last.safetensors"))
+        // V1 from a baseline checkpoint: the passport lives in the model; verify reads the text back.
+        let base = dir + "/base", v1 = dir + "/v1"
+        #expect(try iprtool(["train", "--data", Self.cifar, "--epochs", "1", "--limit", "96", "--batch-size", "32",
+                             "--out", base, "--quiet"]).status == 0)
+        let v1Train = try iprtool(["train", "--scheme", "v1", "--passport-config", config, "--pretrained", base + "/last.safetensors",
+                                   "--data", Self.cifar, "--epochs", "2", "--limit", "96", "--batch-size", "32", "--sign-loss", "1",
+                                   "--seed", "3", "--out", v1, "--quiet"])
+        #expect(v1Train.status == 0, "\(v1Train.stderr)")
+        let v1Verify = try iprtool(["verify", "--checkpoint", v1 + "/last.safetensors", "--passport", v1 + "/passport.safetensors",
+                                    "--data", Self.cifar, "--limit", "96", "--json", "--forged-samples", "2"])
+        let v1Report = try #require(try JSONSerialization.jsonObject(with: Data(v1Verify.stdout.utf8)) as? [String: Any])
+        #expect(v1Report["verdict"] as? String == "verified" && v1Verify.status == 0, "\(v1Verify.stdout)")
+        #expect((v1Report["signature"] as? [String: Any])?["text"] as? String == "ok!")
+        #expect((v1Report["forgedAccuracies"] as? [Double])?.count == 2)
+        let v1Release = try iprtool(["release", "--checkpoint", v1 + "/last.safetensors", "--out", dir + "/v1-public.safetensors"])
+        #expect(v1Release.status != 0 && v1Release.stderr.contains("V1"))
         let noScheme = try iprtool(["train", "--scheme", "v1", "--data", Self.cifar, "--out", dir + "/y"])
         #expect(noScheme.status == 64 && noScheme.stderr.contains("--passport-config"))
     }
