@@ -61,7 +61,8 @@ public final class PassportBlock: PassportLayer {
 /// its affine parameters, so gradients reach them, and through them the conv weights and passports).
 func applyPassportAffine(_ y: Tensor, _ norm: (any FusedReLUNorm)?, _ gamma: Tensor, _ beta: Tensor,
                          _ spec: ConvBlockSpec, _ context: ForwardContext) -> Tensor {
-    if let norm { return norm.forward(y, context, relu: spec.relu, inPlace: true, affine: (gamma, beta)) }
+    // In place only without a memo: a memoised conv output is shared by both paths.
+    if let norm { return norm.forward(y, context, relu: spec.relu, inPlace: context.memo == nil, affine: (gamma, beta)) }
     let c = spec.outChannels
     let out = y * gamma.reshape([1, c, 1, 1]) + beta.reshape([1, c, 1, 1])
     return spec.relu ? out.relu() : out

@@ -65,6 +65,8 @@ public final class PassportPrivateBlock: PassportLayer, PathDependent {
         } else {
             gamma = publicScale; beta = publicBias
         }
-        return applyPassportAffine(conv(x, context), isPrivate ? privateNorm : norm, gamma, beta, spec, context)
+        // The convolution itself is the same on both paths: with a memo, the first passport layer (whose
+        // input is the shared prefix's output) computes it once.
+        return applyPassportAffine(context.run(conv, x), isPrivate ? privateNorm : norm, gamma, beta, spec, context)
     }
 }
