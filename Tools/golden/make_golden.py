@@ -40,6 +40,8 @@ import struct
 import sys
 
 import numpy as np
+
+from safetensors_np import encode_safetensors, read_safetensors as shared_read
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -47,8 +49,6 @@ import torch.nn.functional as F
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 OUT_DIR = os.path.join(ROOT, "Fixtures", "golden")
 
-DTYPES = {np.dtype("float32"): "F32", np.dtype("int64"): "I64"}
-NP_DTYPES = {"F32": np.dtype("<f4"), "I64": np.dtype("<i8")}
 # "<case>.<role>" names that must be 0-d (shape []).
 SCALAR_ROLES = {"ce_mean.output", "ce_sum.output", "mse.output", "clip.total_norm"}
 
@@ -57,55 +57,9 @@ SCALAR_ROLES = {"ce_mean.output", "ce_sum.output", "mse.output", "clip.total_nor
 # safetensors I/O (numpy only)
 # ---------------------------------------------------------------------------
 
-def encode_safetensors(tensors, metadata):
-    """tensors: list of (name, np.ndarray); metadata: dict str -> str."""
-    header = {}
-    chunks = []
-    offset = 0
-    for name, arr in tensors:
-        arr = np.asarray(arr)  # not ascontiguousarray: it turns 0-d into [1]
-        if arr.dtype not in DTYPES:
-            raise TypeError(f"{name}: unsupported dtype {arr.dtype}")
-        dt = DTYPES[arr.dtype]
-        raw = arr.astype(NP_DTYPES[dt], copy=False).tobytes(order="C")
-        header[name] = {"dtype": dt, "shape": list(arr.shape),
-                        "data_offsets": [offset, offset + len(raw)]}
-        chunks.append(raw)
-        offset += len(raw)
-    if metadata:
-        header["__metadata__"] = {k: str(v) for k, v in metadata.items()}
-    hbytes = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    hbytes += b" " * ((-len(hbytes)) % 8)
-    return struct.pack("<Q", len(hbytes)) + hbytes + b"".join(chunks)
-
-
 def read_safetensors(path):
-    """Returns (list of (name, dtype, shape, np.ndarray), metadata, problems)."""
-    with open(path, "rb") as f:
-        blob = f.read()
-    problems = []
-    (n,) = struct.unpack("<Q", blob[:8])
-    if (8 + n) % 8 != 0:
-        problems.append(f"data section starts at {8 + n}, not 8-byte aligned")
-    header = json.loads(blob[8:8 + n].decode("utf-8"))
-    data = blob[8 + n:]
-    metadata = header.pop("__metadata__", {})
-    entries = sorted(header.items(), key=lambda kv: kv[1]["data_offsets"][0])
-    expected = 0
-    out = []
-    for name, info in entries:
-        b, e = info["data_offsets"]
-        dt = NP_DTYPES[info["dtype"]]
-        count = int(np.prod(info["shape"], dtype=np.int64))
-        if b != expected:
-            problems.append(f"{name}: begins at {b}, expected {expected}")
-        if e - b != count * dt.itemsize:
-            problems.append(f"{name}: {e - b} bytes for shape {info['shape']}")
-        arr = np.frombuffer(data[b:e], dtype=dt).reshape(info["shape"])
-        out.append((name, info["dtype"], info["shape"], arr))
-        expected = e
-    if expected != len(data):
-        problems.append(f"data section is {len(data)} bytes, tensors cover {expected}")
+    """Returns (list of (name, dtype, shape, np.ndarray), metadata, problems), with this file's own checks."""
+    out, metadata, problems = shared_read(path)
     for name, _, shape, _ in out:
         if name in SCALAR_ROLES and shape != []:
             problems.append(f"{name}: expected a scalar (shape []), got {shape}")

@@ -89,10 +89,11 @@ import argparse
 import copy
 import json
 import os
-import struct
 import sys
 
 import numpy as np
+
+from safetensors_np import encode_safetensors, read_safetensors
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -107,9 +108,6 @@ NORM = "bn"
 SIZE_LIMIT = 50 * 1024 * 1024
 
 # dtype tag -> little-endian numpy dtype
-ST_DTYPES = {"F32": np.dtype("<f4"), "F16": np.dtype("<f2"), "I64": np.dtype("<i8")}
-NP_TO_TAG = {np.dtype("float32"): "F32", np.dtype("float16"): "F16",
-             np.dtype("int64"): "I64"}
 
 
 # ---------------------------------------------------------------------------
@@ -219,58 +217,6 @@ MODELS = [
 # ---------------------------------------------------------------------------
 # safetensors I/O (numpy only)
 # ---------------------------------------------------------------------------
-
-def encode_safetensors(tensors, metadata):
-    """tensors: list of (name, np.ndarray of float32/float16/int64); metadata: str -> str."""
-    header = {}
-    chunks = []
-    offset = 0
-    for name, arr in tensors:
-        arr = np.asarray(arr)  # keep 0-d arrays 0-d
-        tag = NP_TO_TAG.get(arr.dtype)
-        if tag is None:
-            raise TypeError(f"{name}: unsupported dtype {arr.dtype}")
-        raw = arr.astype(ST_DTYPES[tag], copy=False).tobytes(order="C")
-        header[name] = {"dtype": tag, "shape": [int(d) for d in arr.shape],
-                        "data_offsets": [offset, offset + len(raw)]}
-        chunks.append(raw)
-        offset += len(raw)
-    if metadata:
-        header["__metadata__"] = {k: str(v) for k, v in metadata.items()}
-    hbytes = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    hbytes += b" " * ((-len(hbytes)) % 8)
-    return struct.pack("<Q", len(hbytes)) + hbytes + b"".join(chunks)
-
-
-def read_safetensors(path):
-    """Returns (ordered list of (name, tag, shape, np.ndarray), metadata, problems)."""
-    with open(path, "rb") as f:
-        blob = f.read()
-    problems = []
-    (n,) = struct.unpack("<Q", blob[:8])
-    if (8 + n) % 8:
-        problems.append(f"data section starts at {8 + n}, not 8-byte aligned")
-    header = json.loads(blob[8:8 + n].decode("utf-8"))
-    data = blob[8 + n:]
-    metadata = header.pop("__metadata__", {})
-    entries = sorted(header.items(), key=lambda kv: kv[1]["data_offsets"][0])
-    expected = 0
-    out = []
-    for name, info in entries:
-        begin, end = info["data_offsets"]
-        dt = ST_DTYPES[info["dtype"]]
-        count = int(np.prod(info["shape"], dtype=np.int64))
-        if begin != expected:
-            problems.append(f"{name}: begins at {begin}, expected {expected}")
-        if end - begin != count * dt.itemsize:
-            problems.append(f"{name}: {end - begin} bytes for shape {info['shape']}")
-        arr = np.frombuffer(data[begin:end], dtype=dt).reshape(info["shape"])
-        out.append((name, info["dtype"], info["shape"], arr))
-        expected = end
-    if expected != len(data):
-        problems.append(f"data section is {len(data)} bytes, tensors cover {expected}")
-    return out, metadata, problems
-
 
 # ---------------------------------------------------------------------------
 # generation

@@ -48,6 +48,8 @@ import zlib
 import warnings
 
 import numpy as np
+
+from safetensors_np import encode_safetensors as shared_encode, read_safetensors as shared_read
 from PIL import Image, ImageOps
 
 # Pillow warns that palette+tRNS images "should be converted to RGBA": converting to RGB is the point.
@@ -57,8 +59,6 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 OUT = os.path.join(ROOT, "Fixtures", "golden", "transforms.safetensors")
 TRIGGER = os.path.join(ROOT, "Fixtures", "trigger_set", "pics")
 
-DTYPES = {np.dtype("uint8"): "U8", np.dtype("float32"): "F32", np.dtype("int64"): "I64"}
-NP_DTYPES = {"U8": np.dtype("u1"), "F32": np.dtype("<f4"), "I64": np.dtype("<i8")}
 
 IMAGENET = ([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])
 CIFAR = ([0.4914, 0.4822, 0.4465], [0.2023, 0.1994, 0.2010])
@@ -69,31 +69,12 @@ CIFAR = ([0.4914, 0.4822, 0.4465], [0.2023, 0.1994, 0.2010])
 # ---------------------------------------------------------------------------
 
 def encode_safetensors(tensors, metadata):
-    header, chunks, offset = {}, [], 0
-    for name, arr in tensors:
-        arr = np.asarray(arr)
-        dt = DTYPES[arr.dtype]
-        raw = arr.astype(NP_DTYPES[dt], copy=False).tobytes(order="C")
-        header[name] = {"dtype": dt, "shape": list(arr.shape), "data_offsets": [offset, offset + len(raw)]}
-        chunks.append(raw)
-        offset += len(raw)
-    header["__metadata__"] = {k: str(v) for k, v in sorted(metadata.items())}
-    hbytes = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    hbytes += b" " * ((-len(hbytes)) % 8)
-    return struct.pack("<Q", len(hbytes)) + hbytes + b"".join(chunks)
+    return shared_encode(tensors, metadata, sort_metadata=True, always_metadata=True)
 
 
 def read_safetensors(path):
-    data = open(path, "rb").read()
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n])
-    meta = header.pop("__metadata__", {})
-    body = data[8 + n:]
-    out = {}
-    for name, h in header.items():
-        b, e = h["data_offsets"]
-        out[name] = np.frombuffer(body[b:e], dtype=NP_DTYPES[h["dtype"]]).reshape(h["shape"])
-    return out, meta
+    entries, meta, _ = shared_read(path)
+    return {name: arr for name, _, _, arr in entries}, meta
 
 
 class Golden:
