@@ -1,8 +1,10 @@
+import IPRTensor
+
 /// The one error type of IPRPassport: bad passport configs, signatures and passport files.
 ///
 /// Messages name the file, the key path or layer, what was expected and what was found.
 /// Programmer errors (a signature compared with a γ of another length) are preconditions, not errors.
-public struct IPRPassportError: Error, CustomStringConvertible, Equatable {
+public struct IPRPassportError: LibraryError {
     /// A broad class of failure; compare against the static members.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         let name: String
@@ -34,11 +36,4 @@ public struct IPRPassportError: Error, CustomStringConvertible, Equatable {
         self.file = file
         self.line = line
     }
-
-    public var description: String { message }
-
-    /// The message plus where it was raised, for `--verbose` output.
-    public func detailedDescription() -> String { "IPRPassportError.\(code): \(message)\n└─ raised at \(file):\(line)" }
-
-    public static func == (a: Self, b: Self) -> Bool { a.code == b.code && a.message == b.message }
 }

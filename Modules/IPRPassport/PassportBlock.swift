@@ -30,12 +30,9 @@ public final class PassportBlock: PassportLayer {
 
     /// A passport layer with random passports (uniform in [−1, 1], the reference's `random` keys).
     public init(_ spec: ConvBlockSpec, signature: [Float], signLossRatio: Float = 0.1, rng: inout RNG) {
-        precondition(signature.count == spec.outChannels && signature.allSatisfy { $0 == 1 || $0 == -1 },
-                     "PassportBlock \(spec.path): signature needs \(spec.outChannels) values of ±1")
         self.spec = spec
-        (conv, key, skey) = makePassportConv(spec, rng: &rng)
+        (conv, key, skey, b) = makePassportParts(spec, signature: signature, rng: &rng)
         norm = makeNorm(spec.norm, channels: spec.outChannels, affine: false) as? any FusedReLUNorm
-        b = Tensor(shape: [spec.outChannels], data: signature)
         signLoss = SignLossBuffers(b: b)
         self.signLossRatio = signLossRatio
     }

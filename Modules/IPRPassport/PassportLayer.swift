@@ -40,14 +40,17 @@ public func passportLayers(in model: any Module) -> [any PassportLayer] {
     model.namedModules().compactMap { $0.module as? any PassportLayer }
 }
 
-/// A conv without bias initialised as the reference's passport layers, and a pair of random
-/// passports (uniform in [−1, 1], the reference's `random` keys) for a block.
-func makePassportConv(_ spec: ConvBlockSpec, rng: inout RNG) -> (conv: Conv2d, key: Tensor, skey: Tensor) {
+/// What both passport layers start from: a conv without bias initialised as the reference's, a pair
+/// of random passports (uniform in [−1, 1], the reference's `random` keys) and the signature `b`.
+func makePassportParts(_ spec: ConvBlockSpec, signature: [Float], rng: inout RNG)
+    -> (conv: Conv2d, key: Tensor, skey: Tensor, b: Tensor) {
+    precondition(signature.count == spec.outChannels && signature.allSatisfy { $0 == 1 || $0 == -1 },
+                 "passport layer \(spec.path): signature needs \(spec.outChannels) values of ±1")
     let conv = Conv2d(spec.inChannels, spec.outChannels, kernel: spec.kernel, stride: spec.stride,
                       padding: spec.padding, bias: false, rng: &rng)
     Init.kaimingNormal(conv.weight, mode: .fanOut, rng: &rng)
     let keyShape = [1, spec.inChannels, spec.inputHeight, spec.inputWidth]
     let key = Tensor.uniform(keyShape, low: -1, high: 1, rng: &rng)
     let skey = Tensor.uniform(keyShape, low: -1, high: 1, rng: &rng)
-    return (conv, key, skey)
+    return (conv, key, skey, Tensor(shape: [spec.outChannels], data: signature))
 }

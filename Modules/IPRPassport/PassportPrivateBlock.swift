@@ -30,15 +30,12 @@ public final class PassportPrivateBlock: PassportLayer, PathDependent {
     private let signLoss: SignLossBuffers
 
     public init(_ spec: ConvBlockSpec, signature: [Float], signLossRatio: Float = 0.1, rng: inout RNG) {
-        precondition(signature.count == spec.outChannels && signature.allSatisfy { $0 == 1 || $0 == -1 },
-                     "PassportPrivateBlock \(spec.path): signature needs \(spec.outChannels) values of ±1")
         self.spec = spec
-        (conv, key, skey) = makePassportConv(spec, rng: &rng)
+        (conv, key, skey, b) = makePassportParts(spec, signature: signature, rng: &rng)
         norm = makeNorm(spec.norm, channels: spec.outChannels, affine: false) as? any FusedReLUNorm
         privateNorm = spec.norm == .bn ? makeNorm(.bn, channels: spec.outChannels, affine: false) as? any FusedReLUNorm : norm
         publicScale = .parameter(.ones([spec.outChannels]))
         publicBias = .parameter(.zeros([spec.outChannels]))
-        b = Tensor(shape: [spec.outChannels], data: signature)
         signLoss = SignLossBuffers(b: b)
         self.signLossRatio = signLossRatio
     }

@@ -1,8 +1,10 @@
+import IPRTensor
+
 /// The one error type of IPRData: missing or malformed data files, undecodable images, bad options.
 ///
 /// Messages name the file, the offset or line, what was expected and what was found. Programmer
 /// errors (a negative batch size passed by code) are preconditions, not errors.
-public struct IPRDataError: Error, CustomStringConvertible, Equatable {
+public struct IPRDataError: LibraryError {
     /// A broad class of failure; compare against the static members.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         let name: String
@@ -40,11 +42,4 @@ public struct IPRDataError: Error, CustomStringConvertible, Equatable {
         self.file = file
         self.line = line
     }
-
-    public var description: String { message }
-
-    /// The message plus where it was raised, for `--verbose` output.
-    public func detailedDescription() -> String { "IPRDataError.\(code): \(message)\n└─ raised at \(file):\(line)" }
-
-    public static func == (a: Self, b: Self) -> Bool { a.code == b.code && a.message == b.message }
 }
