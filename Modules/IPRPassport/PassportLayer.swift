@@ -19,10 +19,19 @@ public protocol PassportLayer: Layer {
 
 extension PassportLayer {
     /// γ: the scale passport through the conv, averaged over space (`[C_out]`).
-    public func scale() -> Tensor { conv(skey, .eval).mean(axes: [0, 2, 3]) }
+    public func scale() -> Tensor { spatialMeanOfConv(skey) }
 
     /// β: the bias passport through the conv, averaged over space (`[C_out]`).
-    public func bias() -> Tensor { conv(key, .eval).mean(axes: [0, 2, 3]) }
+    public func bias() -> Tensor { spatialMeanOfConv(key) }
+
+    /// `conv(p).mean(axes: [0, 2, 3])` as one matrix-vector product (`patchMean`): the batch-1
+    /// convolutions it replaces cost more in call overhead than in arithmetic, twice per passport
+    /// layer per step.
+    private func spatialMeanOfConv(_ p: Tensor) -> Tensor {
+        let w = conv.weight, k = w.shape[2]
+        let m = patchMean(p, kernel: (k, k), stride: (conv.stride, conv.stride), padding: (conv.padding, conv.padding))
+        return linear(p.shape[0] == 1 ? m : m.mean(axis: 0, keepDims: true), weight: w.reshape([w.shape[0], -1]), bias: nil).reshape([w.shape[0]])
+    }
 
     /// The sign loss of γ (reference `SignLoss`): `α · Σ max(0, 0.1 − b·γ) + 1e-5 · Σ γ²`.
     public func signLoss(of gamma: Tensor) -> Tensor {

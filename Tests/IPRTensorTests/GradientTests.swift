@@ -72,6 +72,20 @@ import Testing
         }
     }
 
+    @Test(arguments: [(3, 1, 1), (3, 2, 1), (4, 3, 2), (3, 2, 0)])
+    func patchMeanIsTheSpatialMeanOfAConvolution(kernel: Int, stride: Int, padding: Int) {
+        let x = randn([2, 3, 7, 6], seed: 30), w = randn([4, 3, kernel, kernel], seed: 31, scale: 0.3)
+        let conv = noGrad { conv2d(x, weight: w, stride: (stride, stride), padding: (padding, padding)).mean(axes: [2, 3]) }
+        let viaPatches = noGrad {
+            linear(patchMean(x, kernel: (kernel, kernel), stride: (stride, stride), padding: (padding, padding)),
+                   weight: w.reshape([4, -1]), bias: nil)
+        }
+        #expect(relativeError(viaPatches, conv) < 1e-5)
+        checkGradients("patchMean k\(kernel) s\(stride) p\(padding)", [x]) {
+            patchMean($0[0], kernel: (kernel, kernel), stride: (stride, stride), padding: (padding, padding))
+        }
+    }
+
     @Test func pooling() {
         // Distinct values so max-pool windows have no ties.
         var rng = RNG(seed: 18)

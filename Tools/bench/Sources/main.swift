@@ -5,7 +5,7 @@
 //   iprbench stack [--reps N] [--batch N]   the AlexNet-CIFAR conv→BN→ReLU→pool feature stack, fwd+bwd
 //   iprbench train [--batch 64]             AlexNet-CIFAR and ResNet-18 training steps (fwd, loss, bwd, SGD)
 //   iprbench infer [--batch 256]            the same models in evaluation mode
-//   iprbench passport [--batch 64]          AlexNet plain / V1 / V2 training steps, plain vs V1 inference
+//   iprbench passport [--batch 64] [--only plain|v1|v2]  AlexNet plain / V1 / V2 training steps, plain vs V1 inference
 //   iprbench loader                         images/s of the CIFAR train transform through the loader, one core
 //   iprbench ops | gemm                     memory-bound ops; conv-shaped GEMMs (OpenBLAS kernel choice)
 //   iprbench info                           BLAS kernel, threads, convolution kernels
@@ -151,7 +151,8 @@ case "passport":
         ("alexnet v1", try! PassportBlockFactory.makeModel("alexnet", config: config, scheme: .v1, passports: passports, seed: 1).model, PassportObjective()),
         ("alexnet v2", try! PassportBlockFactory.makeModel("alexnet", config: config, scheme: .v2, passports: passports, seed: 1).model, PrivatePassportObjective()),
     ]
-    for (name, model, objective) in runs {
+    let only = CommandLine.arguments.firstIndex(of: "--only").flatMap { $0 + 1 < CommandLine.arguments.count ? CommandLine.arguments[$0 + 1] : nil }
+    for (name, model, objective) in runs where only.map({ name.hasSuffix($0) }) ?? true {
         let sgd = SGD(parameters: model.trainableParameters(), learningRate: 0.01, momentum: 0.9, weightDecay: 5e-4)
         let train = measure(reps: reps) {
             sgd.zeroGrad()
