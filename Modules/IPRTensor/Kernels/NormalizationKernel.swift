@@ -41,12 +41,7 @@ enum NormalizationKernel {
                     for p in pg.planes[k] { sum += Double(Elementwise.sum(xp.value + p * pg.s, pg.s)) }
                     let mu = Float(sum / Double(m))
                     var sq: Double = 0
-                    for p in pg.planes[k] {
-                        let row = xp.value + p * pg.s
-                        var acc: Float = 0
-                        for i in 0..<pg.s { let d = row[i] - mu; acc += d * d }
-                        sq += Double(acc)
-                    }
+                    for p in pg.planes[k] { sq += Double(centredSquares(xp.value + p * pg.s, pg.s, mean: mu)) }
                     mp.value[k] = mu
                     vp.value[k] = Float(sq / Double(m))
                 }
@@ -92,15 +87,9 @@ enum NormalizationKernel {
                 for plane in r {
                     let n = plane / pg.c, c = plane % pg.c, k = pg.groupOf(n, c)
                     let dy = gp.value + plane * s, xs = xp.value + plane * s
-                    let mu = mean[k], rs = rstd[k]
-                    var sd: Float = 0, sdx: Float = 0
-                    if let r = rp.value.map({ $0 + plane * s }) {
-                        for i in 0..<s { let d = r[i] > 0 ? dy[i] : 0; sd += d; sdx += d * (xs[i] - mu) }
-                    } else {
-                        for i in 0..<s { sd += dy[i]; sdx += dy[i] * (xs[i] - mu) }
-                    }
+                    let (sd, sdx) = gradientSums(dy, xs, rp.value.map { $0 + plane * s }, s, mean: mean[k])
                     ap.value[plane] = sd
-                    bp.value[plane] = sdx * rs
+                    bp.value[plane] = sdx * rstd[k]
                 }
             }
         } }
@@ -127,16 +116,58 @@ enum NormalizationKernel {
                 let r = rp.value.map { $0 + plane * s }
                 if constantStatistics {
                     let f = w * rs
-                    if let r { for i in 0..<s { dx[i] = r[i] > 0 ? dy[i] * f : 0 } } else { for i in 0..<s { dx[i] = dy[i] * f } }
+                    if let r { for i in 0..<s { let g = dy[i], on = r[i] > 0; dx[i] = on ? g * f : 0 } } else { for i in 0..<s { dx[i] = dy[i] * f } }
                 } else {
+                    // dx = rs·(d·w − a − (x − μ)·rs·b), as d·c1 + x·c2 + c3.
                     let a = meanDxhatC[k], b = meanDxhatXhatC[k]
+                    let c1 = rs * w, c2 = -rs * rs * b, c3 = rs * (mu * rs * b - a)
                     if let r {
-                        for i in 0..<s { let d = r[i] > 0 ? dy[i] : 0; dx[i] = rs * (d * w - a - (xs[i] - mu) * rs * b) }
+                        // Both loads before the select, or the loop does not vectorise (notes/engine-spike.md).
+                        for i in 0..<s { let g = dy[i], on = r[i] > 0; dx[i] = (on ? g : 0) * c1 + xs[i] * c2 + c3 }
                     } else {
-                        for i in 0..<s { dx[i] = rs * (dy[i] * w - a - (xs[i] - mu) * rs * b) }
+                        for i in 0..<s { dx[i] = dy[i] * c1 + xs[i] * c2 + c3 }
                     }
                 }
             }
         }
+    }
+
+    /// Σ (x − μ)² over one plane, in SIMD lanes (one scalar accumulator is latency-bound).
+    @inline(__always)
+    static func centredSquares(_ x: UnsafePointer<Float>, _ n: Int, mean mu: Float) -> Float {
+        var acc = SIMD16<Float>()
+        let m = SIMD16<Float>(repeating: mu)
+        var i = 0
+        while i + 16 <= n {
+            let d = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self) - m
+            acc += d * d
+            i += 16
+        }
+        var s = acc.sum()
+        while i < n { let d = x[i] - mu; s += d * d; i += 1 }
+        return s
+    }
+
+    /// Σ d and Σ d·(x − μ) over one plane, where d is the incoming gradient masked by the fused
+    /// ReLU's output when there is one.
+    @inline(__always)
+    static func gradientSums(_ dy: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ reluOutput: UnsafePointer<Float>?,
+                             _ n: Int, mean mu: Float) -> (Float, Float) {
+        var sd = SIMD16<Float>(), sdx = SIMD16<Float>()
+        let m = SIMD16<Float>(repeating: mu), zero = SIMD16<Float>()
+        var i = 0
+        while i + 16 <= n {
+            var d = UnsafeRawPointer(dy + i).loadUnaligned(as: SIMD16<Float>.self)
+            if let r = reluOutput { d = zero.replacing(with: d, where: UnsafeRawPointer(r + i).loadUnaligned(as: SIMD16<Float>.self) .> zero) }
+            sd += d
+            sdx += d * (UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self) - m)
+            i += 16
+        }
+        var a = sd.sum(), b = sdx.sum()
+        while i < n {
+            let d = reluOutput.map { $0[i] > 0 ? dy[i] : 0 } ?? dy[i]
+            a += d; b += d * (x[i] - mu); i += 1
+        }
+        return (a, b)
     }
 }
