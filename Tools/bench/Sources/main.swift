@@ -5,10 +5,11 @@
 //   iprbench stack [--reps N] [--batch N]   the AlexNet-CIFAR conv→BN→ReLU→pool feature stack, fwd+bwd
 //   iprbench train [--batch 64]             AlexNet-CIFAR and ResNet-18 training steps (fwd, loss, bwd, SGD)
 //   iprbench infer [--batch 256]            the same models in evaluation mode
-//   iprbench passport [--batch 64] [--only plain|v1|v2]  AlexNet plain / V1 / V2 training steps, plain vs V1 inference
+//   iprbench passport [--batch 64]          AlexNet plain / V1 / V2 training steps, plain vs V1 inference
 //   iprbench loader                         images/s of the CIFAR train transform through the loader, one core
 //   iprbench ops | gemm                     memory-bound ops; conv-shaped GEMMs (OpenBLAS kernel choice)
 //   iprbench info                           BLAS kernel, threads, convolution kernels
+//   --only SUFFIX                           train, infer, passport: only the models whose name ends with SUFFIX
 import Foundation
 import IPRData
 import IPRModels
@@ -31,6 +32,13 @@ func option(_ name: String, default value: Int) -> Int {
     let args = CommandLine.arguments
     guard let i = args.firstIndex(of: name), i + 1 < args.count, let v = Int(args[i + 1]) else { return value }
     return v
+}
+
+/// `--only SUFFIX` restricts a multi-model benchmark to the runs whose name ends with SUFFIX.
+func selected(_ name: String) -> Bool {
+    let args = CommandLine.arguments
+    guard let i = args.firstIndex(of: "--only"), i + 1 < args.count else { return true }
+    return name.hasSuffix(args[i + 1])
 }
 
 func median(_ xs: [Double]) -> Double { let s = xs.sorted(); return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2 }
@@ -120,7 +128,7 @@ case "train", "infer":
     // Training step (forward, cross-entropy, backward, SGD with momentum and weight decay) at
     // --batch, or inference at 4× --batch, of the reference architectures on 32×32 inputs.
     let inferBatch = command == "infer" ? option("--batch", default: 256) : batch
-    for arch in ["alexnet", "resnet18"] {
+    for arch in ["alexnet", "resnet18"] where selected(arch) {
         let model = try! Models.make(arch, config: ModelConfig(classes: 10), seed: 1)
         let x = Tensor.normal([inferBatch, 3, 32, 32], rng: &rng)
         let labels = (0..<inferBatch).map { $0 % 10 }
@@ -135,7 +143,8 @@ case "train", "infer":
             }
         }
         emit(["engine": "swift", "bench": command, "name": "\(arch) batch \(inferBatch)", "median_ms": r.median,
-              "samples_ms": r.samples, "images_per_s": Double(inferBatch) / r.median * 1000, "peak_rss_mb": peakResidentMB()])
+              "samples_ms": r.samples, "images_per_s": Double(inferBatch) / r.median * 1000, "peak_rss_mb": peakResidentMB(),
+              "peak_tensor_mb": Double(BufferPool.shared.statistics.peakLiveBytes) / 1048576])
     }
 case "loader":
     try! runLoaderBench(reps: reps, batch: batch, emit: emit)
@@ -151,8 +160,7 @@ case "passport":
         ("alexnet v1", try! PassportBlockFactory.makeModel("alexnet", config: config, scheme: .v1, passports: passports, seed: 1).model, PassportObjective()),
         ("alexnet v2", try! PassportBlockFactory.makeModel("alexnet", config: config, scheme: .v2, passports: passports, seed: 1).model, PrivatePassportObjective()),
     ]
-    let only = CommandLine.arguments.firstIndex(of: "--only").flatMap { $0 + 1 < CommandLine.arguments.count ? CommandLine.arguments[$0 + 1] : nil }
-    for (name, model, objective) in runs where only.map({ name.hasSuffix($0) }) ?? true {
+    for (name, model, objective) in runs where selected(name) {
         let sgd = SGD(parameters: model.trainableParameters(), learningRate: 0.01, momentum: 0.9, weightDecay: 5e-4)
         let train = measure(reps: reps) {
             sgd.zeroGrad()
@@ -178,3 +186,4 @@ default:
     FileHandle.standardError.write(Data("usage: iprbench info | conv | stack | train | infer | passport | loader | ops | gemm [--reps N] [--batch N]\n".utf8))
     exit(2)
 }
+

@@ -1,0 +1,48 @@
+import Testing
+@testable import IPRTensor
+
+@Suite struct BufferPoolTests {
+    let mib = 1 << 20
+
+    @Test func largeBlocksAreReusedForTheSameRoundedSize() {
+        let pool = BufferPool()
+        let a = pool.allocate(3 * mib)
+        pool.release(a, 3 * mib)
+        #expect(pool.statistics == .init(liveBytes: 0, cachedBytes: 3 * mib, peakLiveBytes: 3 * mib))
+        let b = pool.allocate(3 * mib - 100)            // rounds up to the same 64 KiB granule
+        #expect(b == a)
+        #expect(pool.statistics == .init(liveBytes: 3 * mib, cachedBytes: 0, peakLiveBytes: 3 * mib))
+        pool.release(b, 3 * mib - 100)
+        pool.releaseCached()
+        #expect(pool.statistics.cachedBytes == 0)
+    }
+
+    @Test func smallBlocksAreNotCounted() {
+        let pool = BufferPool()
+        let p = pool.allocate(1000)
+        pool.release(p, 1000)
+        #expect(pool.statistics == .init())
+    }
+
+    @Test func theCacheStaysWithinItsFactorOfThePeak() {
+        // Peak 4 MiB live; then 4 MiB cached of one size and a miss for another size: with factor 1
+        // live + cached may not pass 4 MiB, so the cached block goes back to the system.
+        let pool = BufferPool(cacheFactor: 1)
+        let a = pool.allocate(2 * mib), b = pool.allocate(2 * mib)
+        pool.release(a, 2 * mib)
+        pool.release(b, 2 * mib)
+        let c = pool.allocate(3 * mib)
+        #expect(pool.statistics == .init(liveBytes: 3 * mib, cachedBytes: 0, peakLiveBytes: 4 * mib))
+        pool.release(c, 3 * mib)
+        // With factor 2 both survive the same sequence.
+        let roomy = BufferPool(cacheFactor: 2)
+        let d = roomy.allocate(2 * mib), e = roomy.allocate(2 * mib)
+        roomy.release(d, 2 * mib)
+        roomy.release(e, 2 * mib)
+        let f = roomy.allocate(3 * mib)
+        #expect(roomy.statistics == .init(liveBytes: 3 * mib, cachedBytes: 4 * mib, peakLiveBytes: 4 * mib))
+        roomy.release(f, 3 * mib)
+        pool.releaseCached()
+        roomy.releaseCached()
+    }
+}
