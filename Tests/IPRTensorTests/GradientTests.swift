@@ -86,6 +86,18 @@ import Testing
         }
     }
 
+    @Test func maxPoolTiesAndNaNsChooseLikePyTorch() {
+        // PyTorch's rules: in window 1 (a tie) the gradient goes to the first maximum; in window 2
+        // the NaN is the value and takes the gradient.
+        let x = Tensor(shape: [1, 1, 2, 4], data: [1, 3, .nan, 0,
+                                                   3, 2, 5, 1])
+        x.requiresGrad = true
+        let y = maxPool2d(x, kernel: 2)
+        #expect(y.array[0] == 3 && y.array[1].isNaN)
+        y.backward(Tensor(shape: [1, 1, 1, 2], data: [10, 20]))
+        #expect(x.grad?.array == [0, 10, 20, 0, 0, 0, 0, 0])
+    }
+
     @Test func pooling() {
         // Distinct values so max-pool windows have no ties.
         var rng = RNG(seed: 18)

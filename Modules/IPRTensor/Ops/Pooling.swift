@@ -1,14 +1,80 @@
 // Pooling over NCHW planes; every (n, c) plane is independent, so kernels split over planes.
 
-/// Max pooling (PyTorch `F.max_pool2d`; padding counts as −∞). The gradient goes to the first
-/// maximal element of each window.
+/// Max pooling (PyTorch `F.max_pool2d`; padding counts as −∞, NaN wins). The gradient goes to the
+/// first maximal element of each window.
 public func maxPool2d(_ x: Tensor, kernel: Int, stride: Int? = nil, padding: Int = 0) -> Tensor {
     let s = stride ?? kernel
     precondition(x.rank == 4, "maxPool2d: input must be NCHW, got \(x.shape)")
     precondition(padding * 2 <= kernel, "maxPool2d: padding \(padding) larger than half the kernel \(kernel)")
-    let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    let (h, w) = (x.shape[2], x.shape[3])
     let oh = (h + 2 * padding - kernel) / s + 1, ow = (w + 2 * padding - kernel) / s + 1
     precondition(oh > 0 && ow > 0, "maxPool2d: kernel \(kernel) larger than input \(h)×\(w)")
+    if kernel == 2 && s == 2 && padding == 0 { return maxPool2x2(x) }
+    return maxPoolWithIndices(x, kernel: kernel, stride: s, padding: padding, oh: oh, ow: ow)
+}
+
+/// The 2×2, stride-2 pool of AlexNet and most CNNs. The forward pass stores no indices; the
+/// backward pass finds each window's first maximum again from the input and the output (the
+/// preceding ReLU keeps the input alive anyway) and writes every input gradient once, so it needs
+/// neither an index buffer nor a zero fill.
+private func maxPool2x2(_ x: Tensor) -> Tensor {
+    let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+    let oh = h / 2, ow = w / 2
+    let out = Tensor(uninitialized: [n, c, oh, ow])
+    let o = UnsafeSendable(out.pointer), xi = UnsafeSendable(x.pointer)
+    parallelFor(n * c, grain: 8) { r in
+        for plane in r {
+            for oy in 0..<oh {
+                let r0: UnsafeMutablePointer<Float> = xi.value + (plane * h + 2 * oy) * w, r1 = r0 + w
+                let dst: UnsafeMutablePointer<Float> = o.value + (plane * oh + oy) * ow
+                for ox in 0..<ow {
+                    let i = 2 &* ox
+                    let a = r0[i], b = r0[i &+ 1], c = r1[i], d = r1[i &+ 1]
+                    dst[ox] = larger(larger(a, c), larger(b, d))
+                }
+            }
+        }
+    }
+    return Tensor.result(out, "max_pool2d", [x]) { [out] g in
+        let gx = Tensor(uninitialized: x.shape)
+        let gxp = UnsafeSendable(gx.pointer), gp = UnsafeSendable(g.pointer)
+        parallelFor(n * c, grain: 8) { r in
+            for plane in r {
+                let src = xi.value + plane * h * w, dst = gxp.value + plane * h * w
+                let gout = gp.value + plane * oh * ow, pooled = o.value + plane * oh * ow
+                if h != 2 * oh || w != 2 * ow { dst.update(repeating: 0, count: h * w) }   // rows/columns no window covers
+                for oy in 0..<oh {
+                    let i0 = 2 &* oy &* w, i1 = i0 &+ w, row = oy &* ow
+                    for ox in 0..<ow {
+                        let j = 2 &* ox, m = pooled[row &+ ox], d = gout[row &+ ox]
+                        let a = src[i0 &+ j], b = src[i0 &+ j &+ 1], c = src[i1 &+ j], e = src[i1 &+ j &+ 1]
+                        // The forward's choice, without branches: the first element equal to the
+                        // maximum; with NaNs in the window, the last NaN.
+                        let ea = a == m, eb = b == m, ec = c == m
+                        let ne = e.isNaN, nc = c.isNaN && !ne, nb = b.isNaN && !ne && !c.isNaN
+                        let nan = m.isNaN
+                        let ka = nan ? a.isNaN && !b.isNaN && !c.isNaN && !ne : ea
+                        let kb = nan ? nb : !ea && eb
+                        let kc = nan ? nc : !ea && !eb && ec
+                        let ke = nan ? ne : !ea && !eb && !ec
+                        dst[i0 &+ j] = ka ? d : 0
+                        dst[i0 &+ j &+ 1] = kb ? d : 0
+                        dst[i1 &+ j] = kc ? d : 0
+                        dst[i1 &+ j &+ 1] = ke ? d : 0
+                    }
+                }
+            }
+        }
+        return [gx]
+    }
+}
+
+/// The larger of two values; NaN propagates, as in PyTorch.
+@inline(__always) private func larger(_ a: Float, _ b: Float) -> Float { b > a || b.isNaN ? b : a }
+
+/// Any other max pool: the forward pass records the flat index of each window's maximum.
+private func maxPoolWithIndices(_ x: Tensor, kernel: Int, stride s: Int, padding: Int, oh: Int, ow: Int) -> Tensor {
+    let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
     let out = Tensor(uninitialized: [n, c, oh, ow])
     let argmax = UnsafeMutablePointer<Int32>.allocate(capacity: n * c * oh * ow)
     let argmaxBox = ArgmaxBuffer(argmax)
@@ -16,30 +82,6 @@ public func maxPool2d(_ x: Tensor, kernel: Int, stride: Int? = nil, padding: Int
     parallelFor(n * c, grain: 8) { r in
         for plane in r {
             let src = xi.value + plane * h * w, dst = o.value + plane * oh * ow, idx = am.value + plane * oh * ow
-            if padding == 0 && kernel == 2 {
-                // AlexNet's and most CNNs' pool: a branch-light 2×2 window (wrapping index
-                // arithmetic: the bounds are known, and overflow checks cost 2× here).
-                for oy in 0..<oh {
-                    let base = oy &* s &* w
-                    let r0 = src + base, r1 = r0 + w
-                    let o = dst + oy &* ow, ix = idx + oy &* ow
-                    for ox in 0..<ow {
-                        let x0 = ox &* s
-                        var best = r0[x0], bi = x0
-                        let a = r0[x0 &+ 1], b = r1[x0], c = r1[x0 &+ 1]
-                        // Selects, not branches: on real activations the comparisons are
-                        // unpredictable and mispredictions cost more than the loads.
-                        var take = a > best || a.isNaN
-                        best = take ? a : best; bi = take ? x0 &+ 1 : bi
-                        take = b > best || b.isNaN
-                        best = take ? b : best; bi = take ? w &+ x0 : bi
-                        take = c > best || c.isNaN
-                        best = take ? c : best; bi = take ? w &+ x0 &+ 1 : bi
-                        o[ox] = best; ix[ox] = Int32(truncatingIfNeeded: base &+ bi)
-                    }
-                }
-                continue
-            }
             for oy in 0..<oh { for ox in 0..<ow {
                 var best = -Float.infinity, bi: Int32 = -1
                 let y0 = oy * s - padding, x0 = ox * s - padding
