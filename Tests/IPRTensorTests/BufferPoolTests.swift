@@ -17,6 +17,21 @@ import Testing
         #expect(pool.statistics.cachedBytes == 0)
     }
 
+    @Test func aSmallerRequestReusesABlockUpToTwiceItsSize() {
+        let pool = BufferPool()
+        let big = pool.allocate(4 * mib)
+        pool.release(big, 4 * mib)
+        let half = pool.allocate(2 * mib)               // 4 MiB ≤ 2 × 2 MiB: reused, counted at 4 MiB
+        #expect(half == big)
+        #expect(pool.statistics == .init(liveBytes: 4 * mib, cachedBytes: 0, peakLiveBytes: 4 * mib))
+        pool.release(half, 2 * mib)
+        let small = pool.allocate(mib)                  // 4 MiB > 2 × 1 MiB: a block of its own
+        #expect(small != big)
+        #expect(pool.statistics == .init(liveBytes: mib, cachedBytes: 4 * mib, peakLiveBytes: 4 * mib))
+        pool.release(small, mib)
+        pool.releaseCached()
+    }
+
     @Test func smallBlocksAreNotCounted() {
         let pool = BufferPool()
         let p = pool.allocate(1000)

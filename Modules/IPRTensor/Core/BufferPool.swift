@@ -5,7 +5,8 @@ import Synchronization
 
 /// Where tensor buffers come from. Training allocates and frees the same activation sizes every
 /// step; fresh memory from the system costs a page fault per 4 KiB on first touch, so blocks of at
-/// least `pooledBytes` are kept after use and handed out again for the same (rounded) size.
+/// least `pooledBytes` are kept after use and handed out again: for the same (rounded) size, or
+/// else for a request of at least half the block's size.
 ///
 /// The cache is bounded: when a request misses and live + cached bytes exceed `cacheFactor` × the
 /// most ever live at once, cached blocks go back to the system, largest first. Each block is its
@@ -35,8 +36,20 @@ public final class BufferPool: Sendable {
 
     private struct State {
         var stats = Statistics()
-        /// Cached block addresses by size (addresses as integers: raw pointers are not Sendable).
+        /// Cached block addresses by block size (addresses as integers: raw pointers are not Sendable).
         var cached: [Int: [UInt]] = [:]
+        /// The size of every pooled block in use, by address: a request may get a larger block.
+        var inUse: [UInt: Int] = [:]
+
+        /// A cached block for a request of `size` bytes: one of that size, or else the smallest
+        /// of at most `2 × size` (so activations of a later, smaller stage reuse an earlier
+        /// stage's blocks instead of adding their own).
+        mutating func takeCached(_ size: Int) -> (address: UInt, size: Int)? {
+            let fit = cached[size]?.isEmpty == false ? size
+                : cached.keys.filter { $0 > size && $0 <= 2 * size && cached[$0]?.isEmpty == false }.min()
+            guard let fit, let address = cached[fit]?.popLast() else { return nil }
+            return (address, fit)
+        }
     }
 
     private let state = Mutex(State())
@@ -52,12 +65,15 @@ public final class BufferPool: Sendable {
         guard bytes >= Self.pooledBytes else { return Self.systemAllocate(bytes) }
         let size = Self.rounded(bytes)
         let (reused, evicted): (UInt?, [UInt]) = state.withLock { s in
+            if let block = s.takeCached(size) {
+                s.stats.cachedBytes -= block.size
+                s.stats.liveBytes += block.size
+                s.stats.peakLiveBytes = max(s.stats.peakLiveBytes, s.stats.liveBytes)
+                s.inUse[block.address] = block.size
+                return (block.address, [])
+            }
             s.stats.liveBytes += size
             s.stats.peakLiveBytes = max(s.stats.peakLiveBytes, s.stats.liveBytes)
-            if let p = s.cached[size]?.popLast() {
-                s.stats.cachedBytes -= size
-                return (p, [])
-            }
             var evicted: [UInt] = []
             while s.stats.liveBytes + s.stats.cachedBytes > cacheFactor * s.stats.peakLiveBytes,
                   let largest = s.cached.filter({ !$0.value.isEmpty }).keys.max() {
@@ -67,13 +83,17 @@ public final class BufferPool: Sendable {
             return (nil, evicted)
         }
         evicted.forEach { free(UnsafeMutableRawPointer(bitPattern: $0)) }
-        return reused.flatMap { UnsafeMutableRawPointer(bitPattern: $0) } ?? Self.systemAllocate(size)
+        if let reused { return UnsafeMutableRawPointer(bitPattern: reused)! }
+        let block = Self.systemAllocate(size)
+        state.withLock { $0.inUse[UInt(bitPattern: block)] = size }
+        return block
     }
 
     public func release(_ pointer: UnsafeMutableRawPointer, _ bytes: Int) {
         guard bytes >= Self.pooledBytes else { return free(pointer) }
-        let size = Self.rounded(bytes), address = UInt(bitPattern: pointer)
+        let address = UInt(bitPattern: pointer)
         state.withLock { s in
+            guard let size = s.inUse.removeValue(forKey: address) else { preconditionFailure("BufferPool: release of a block it did not give") }
             s.stats.liveBytes -= size
             s.stats.cachedBytes += size
             s.cached[size, default: []].append(address)
