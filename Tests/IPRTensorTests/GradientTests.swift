@@ -96,6 +96,10 @@ import Testing
         #expect(y.array[0] == 3 && y.array[1].isNaN)
         y.backward(Tensor(shape: [1, 1, 1, 2], data: [10, 20]))
         #expect(x.grad?.array == [0, 10, 20, 0, 0, 0, 0, 0])
+        // An infinite gradient reaches the chosen element only (0 · ∞ would be NaN elsewhere).
+        x.grad = nil
+        maxPool2d(x, kernel: 2).backward(Tensor(shape: [1, 1, 1, 2], data: [.infinity, -1]))
+        #expect(x.grad?.array == [0, .infinity, -1, 0, 0, 0, 0, 0])
     }
 
     @Test func pooling() {

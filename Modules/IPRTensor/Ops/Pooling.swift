@@ -48,25 +48,35 @@ private func maxPool2x2(_ x: Tensor) -> Tensor {
                     for ox in 0..<ow {
                         let j = 2 &* ox, m = pooled[row &+ ox], d = gout[row &+ ox]
                         let a = src[i0 &+ j], b = src[i0 &+ j &+ 1], c = src[i1 &+ j], e = src[i1 &+ j &+ 1]
-                        // The forward's choice, without branches: the first element equal to the
-                        // maximum; with NaNs in the window, the last NaN.
-                        let ea = a == m, eb = b == m, ec = c == m
-                        let ne = e.isNaN, nc = c.isNaN && !ne, nb = b.isNaN && !ne && !c.isNaN
+                        // The forward's choice, as 0/1 flags in floats (Bool logic and selects kept
+                        // the loop scalar, 2× slower): the first element equal to the maximum; with
+                        // NaNs in the window, the last NaN.
+                        let ea: Float = a == m ? 1 : 0, eb: Float = b == m ? 1 : 0, ec: Float = c == m ? 1 : 0
+                        let na: Float = a.isNaN ? 1 : 0, nb: Float = b.isNaN ? 1 : 0
+                        let nc: Float = c.isNaN ? 1 : 0, ne: Float = e.isNaN ? 1 : 0
+                        let notA = 1 - ea, notAB = notA * (1 - eb)
+                        let notE = 1 - ne, notCE = notE * (1 - nc)
                         let nan = m.isNaN
-                        let ka = nan ? a.isNaN && !b.isNaN && !c.isNaN && !ne : ea
-                        let kb = nan ? nb : !ea && eb
-                        let kc = nan ? nc : !ea && !eb && ec
-                        let ke = nan ? ne : !ea && !eb && !ec
-                        dst[i0 &+ j] = ka ? d : 0
-                        dst[i0 &+ j &+ 1] = kb ? d : 0
-                        dst[i1 &+ j] = kc ? d : 0
-                        dst[i1 &+ j &+ 1] = ke ? d : 0
+                        let ka = nan ? na * (1 - nb) * notCE : ea
+                        let kb = nan ? nb * notCE : notA * eb
+                        let kc = nan ? nc * notE : notAB * ec
+                        let ke = nan ? ne : notAB * (1 - ec)
+                        dst[i0 &+ j] = keep(d, ka)
+                        dst[i0 &+ j &+ 1] = keep(d, kb)
+                        dst[i1 &+ j] = keep(d, kc)
+                        dst[i1 &+ j &+ 1] = keep(d, ke)
                     }
                 }
             }
         }
         return [gx]
     }
+}
+
+/// `d` where `flag` is 1, +0 where it is 0, by masking bits: exact for infinite and NaN `d` (a
+/// product would turn 0 · ∞ into NaN), and unlike a select it vectorises.
+@inline(__always) private func keep(_ d: Float, _ flag: Float) -> Float {
+    Float(bitPattern: d.bitPattern & (0 &- (flag.bitPattern &>> 29 & 1)))   // 1.0 is 0x3F800000: bit 29 set
 }
 
 /// The larger of two values; NaN propagates, as in PyTorch.
