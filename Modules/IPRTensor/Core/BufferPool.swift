@@ -123,10 +123,13 @@ public final class BufferPool: Sendable {
 
     /// A fixed mmap threshold at `pooledBytes`. glibc's default threshold rises after each large
     /// free, and large blocks then come from a heap that fragments and never shrinks; fixed, every
-    /// pooled block and the convolution arena are their own mappings.
+    /// pooled block and the convolution arena are their own mappings. Fixing it also fixes the trim
+    /// threshold at 128 KiB, and the heap then gave back (and faulted in again) the top block after
+    /// every data-loader batch (3× the loader's page faults), so the heap keeps up to 32 MiB free.
     private static let mallocConfigured: Void = {
         #if canImport(Glibc)
         _ = glibcMallopt(-3 /* M_MMAP_THRESHOLD */, Int32(pooledBytes))
+        _ = glibcMallopt(-1 /* M_TRIM_THRESHOLD */, 32 << 20)
         #endif
     }()
 }
