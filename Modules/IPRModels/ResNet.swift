@@ -106,7 +106,9 @@ public final class ResNet: Layer {
 
     public func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor {
         var out = context.run(stem, x)
-        for s in stages { out = context.run(s, out) }
+        // Block by block rather than stage by stage: a stage call would keep the stage's input
+        // alive until its last block returns (one activation more at the inference peak).
+        for block in stages.flatMap(\.layers) { out = context.run(block, out) }
         return linear(adaptiveAvgPool2d(out, outputSize: (1, 1)).flatten(), context)
     }
 }
