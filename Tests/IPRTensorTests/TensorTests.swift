@@ -142,6 +142,25 @@ import Testing
         }
         #expect(weakOut == nil, "a reference cycle keeps the graph alive")
     }
+
+    @Test func outputsWithoutBackwardAreFreed() {
+        // Without a backward pass nothing breaks a cycle: an op whose backward rule captured its own
+        // output would leak it (and the graph behind it) here.
+        var rng = RNG(seed: 2)
+        let x = Tensor.normal([1, 2, 4, 4], rng: &rng)
+        x.requiresGrad = true
+        let ops: [(String, (Tensor) -> Tensor)] = [
+            ("maxPool2d 2×2", { maxPool2d($0, kernel: 2) }),
+            ("maxPool2d 3×3", { maxPool2d($0, kernel: 3, stride: 2, padding: 1) }),
+            ("relu", { $0.relu() }), ("exp", { $0.exp() }), ("batchNorm", {
+                batchNorm($0, runningMean: nil, runningVar: nil, weight: nil, bias: nil, training: true) }),
+        ]
+        for (name, op) in ops {
+            weak var weakOut: Tensor?
+            do { weakOut = op(x) }
+            #expect(weakOut == nil, "\(name): its output outlives every reference to it")
+        }
+    }
 }
 
 @Suite struct ProcessTuningTests {

@@ -35,13 +35,14 @@ private func maxPool2x2(_ x: Tensor) -> Tensor {
             }
         }
     }
-    return Tensor.result(out, "max_pool2d", [x]) { [out] g in
-        let gx = Tensor(uninitialized: x.shape)
-        let gxp = UnsafeSendable(gx.pointer), gp = UnsafeSendable(g.pointer)
+    let pooledStorage = out.storage, inputShape = x.shape
+    return Tensor.result(out, "max_pool2d", [x]) { g in
+        let gx = Tensor(uninitialized: inputShape)
+        let gxp = UnsafeSendable(gx.pointer), gp = UnsafeSendable(g.pointer), po = UnsafeSendable(pooledStorage.pointer)
         parallelFor(n * c, grain: 8) { r in
             for plane in r {
                 let src = xi.value + plane * h * w, dst = gxp.value + plane * h * w
-                let gout = gp.value + plane * oh * ow, pooled = o.value + plane * oh * ow
+                let gout = gp.value + plane * oh * ow, pooled = po.value + plane * oh * ow
                 if h != 2 * oh || w != 2 * ow { dst.update(repeating: 0, count: h * w) }   // rows/columns no window covers
                 for oy in 0..<oh {
                     let i0 = 2 &* oy &* w, i1 = i0 &+ w, row = oy &* ow
