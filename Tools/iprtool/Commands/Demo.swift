@@ -7,7 +7,7 @@ import IPRTensor
 extension IPRTool {
     struct Demo: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Train a small AlexNet on the CIFAR-10 images in Fixtures/ and evaluate it (a few minutes).",
+            abstract: "Train a small AlexNet on the CIFAR-10 images in Fixtures/ and evaluate it (under a minute on 2 cores).",
             discussion: """
             The README's main job. It runs what `iprtool train` and `iprtool evaluate` do, on the 700 training \
             and 200 test images of Fixtures/cifar10_subset, and prints each step. Accuracy on so few images is \
