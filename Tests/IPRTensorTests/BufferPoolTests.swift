@@ -1,3 +1,4 @@
+import Dispatch
 import Testing
 @testable import IPRTensor
 
@@ -29,6 +30,21 @@ import Testing
         #expect(small != big)
         #expect(pool.statistics == .init(liveBytes: mib, cachedBytes: 4 * mib, peakLiveBytes: 4 * mib))
         pool.release(small, mib)
+        pool.releaseCached()
+    }
+
+    @Test func threadsShareThePoolSafely() {
+        let pool = BufferPool(), mib = self.mib
+        DispatchQueue.concurrentPerform(iterations: 8) { t in
+            for i in 0..<50 {
+                let bytes = (1 + (t + i) % 3) * mib
+                let p = pool.allocate(bytes)
+                p.storeBytes(of: UInt32(t), as: UInt32.self)          // the block is usable
+                pool.release(p, bytes)
+            }
+        }
+        let stats = pool.statistics
+        #expect(stats.liveBytes == 0 && stats.cachedBytes > 0 && stats.peakLiveBytes <= 8 * 3 * mib)
         pool.releaseCached()
     }
 
