@@ -10,7 +10,7 @@ import Synchronization
 ///
 /// The cache is bounded: when a request misses and live + cached bytes exceed `cacheFactor` × the
 /// most ever live at once, cached blocks go back to the system, largest first. Each block is its
-/// own mapping (see `configureMalloc`), so returning one returns its memory. Before this pool, a
+/// own mapping (see `mallocConfigured`), so returning one returns its memory. Before this pool, a
 /// heap that never shrank held 974 MiB for ResNet-18 inference whose tensors peak at 298 MiB.
 ///
 /// Smaller blocks go straight to malloc, which serves them well.
