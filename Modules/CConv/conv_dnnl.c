@@ -4,7 +4,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include "conv_dnnl.h"
+#include "conv_internal.h"
 
 #include <dnnl.h>
 #include <pthread.h>
@@ -14,16 +14,13 @@
 #include <string.h>
 #include <time.h>
 
-enum { PASS_FWD = 0, PASS_BWD_DATA = 1, PASS_BWD_WEIGHTS = 2 };
-
 /* Cache capacity. A network has a handful of distinct conv shapes, each using
- * up to three passes (and two algorithms while benchmarking), plus the chunk
- * shapes of large batches and the entries probed to plan them. When full, the
- * least recently used entry is destroyed. */
-#define CACHE_CAPACITY 128
-
-/* Key = 11 shape ints + pass + algorithm + has_bias. */
-#define KEY_LEN 14
+ * up to three passes, plus the chunk shapes of large batches and the entries
+ * probed to plan them; the measured algorithm makes up to three entries per
+ * pass (auto, direct, Winograd) while it decides (ResNet-18: 16 shapes x 3
+ * passes). When full, the least recently used entry is destroyed: after the
+ * decisions, the candidates that lost. */
+#define CACHE_CAPACITY 256
 
 #define MAX_SLOTS 4
 
@@ -66,6 +63,7 @@ static dnnl_stream_t g_stream = NULL;
 static conv_entry *g_cache[CACHE_CAPACITY];
 static int g_cache_count = 0;
 static unsigned long long g_tick = 0;
+static unsigned long long g_created = 0; /* primitives created (cache misses) */
 
 /* Every call runs under g_lock, so one arena holds the blocked copies and the
  * scratchpad of whichever entry is executing: memory = max over entries, not
@@ -129,18 +127,19 @@ static dnnl_status_t ensure_accum(size_t floats) {
     return g_accum ? dnnl_success : dnnl_out_of_memory;
 }
 
-/* Default algorithm: auto. On avx512_core oneDNN 2.6 then picks
- * jit_wino_4x3 for 3x3 stride-1 layers with a large enough batch (>= 16) and
- * direct jit kernels elsewhere. Measured 1.7-1.9x faster than direct on the
- * AlexNet-CIFAR / ResNet-18 3x3 layers at batch 64 (2 threads), with a
- * relative error of <= 4e-6 against a double-precision reference. */
-static int g_algorithm = 1;
+/* Default algorithm: measured (conv_measured.c). With auto, oneDNN 2.6 on
+ * avx512_core picks jit_wino_4x3 for most 3x3 stride-1 layers with a large
+ * enough batch (>= 16) and direct jit kernels elsewhere; Winograd was measured
+ * 1.7-1.9x faster than direct on the AlexNet-CIFAR / ResNet-18 3x3 layers at
+ * batch 64 (2 threads), with a relative error of <= 4e-6 against a
+ * double-precision reference, but not on every layer and CPU. */
+static int g_algorithm = IPR_CONV_MEASURED;
 
 static int g_profiling = 0;
 static double g_prof_reorder_ms = 0.0;
 static double g_prof_conv_ms = 0.0;
 
-static double now_ms(void) {
+double ipr_conv_now_ms(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
@@ -161,12 +160,12 @@ static int shape_valid(const ipr_conv_shape *s) {
         return 0;
     if (s->pad_h < 0 || s->pad_w < 0) return 0;
     if (s->h + 2 * s->pad_h < s->kh || s->w + 2 * s->pad_w < s->kw) return 0;
-    if (s->algorithm < -1 || s->algorithm > 1) return 0;
+    if (s->algorithm < IPR_CONV_DEFAULT || s->algorithm > IPR_CONV_WINOGRAD) return 0;
     return 1;
 }
 
-static void make_key(const ipr_conv_shape *s, int pass, int algo, int has_bias,
-                     int key[KEY_LEN]) {
+void ipr_conv_make_key(const ipr_conv_shape *s, int pass, int algo, int has_bias,
+                       int key[KEY_LEN]) {
     key[0] = s->n;  key[1] = s->c;  key[2] = s->h;  key[3] = s->w;
     key[4] = s->oc; key[5] = s->kh; key[6] = s->kw;
     key[7] = s->stride_h; key[8] = s->stride_w;
@@ -210,8 +209,14 @@ static dnnl_status_t init_mds(const ipr_conv_shape *s, conv_mds *m) {
     return dnnl_success;
 }
 
+/* algo: IPR_CONV_DIRECT, IPR_CONV_AUTO or IPR_CONV_WINOGRAD (measured and
+ * default are resolved before a primitive is made). */
 static dnnl_alg_kind_t alg_kind_of(int algo) {
-    return algo == 1 ? dnnl_convolution_auto : dnnl_convolution_direct;
+    switch (algo) {
+    case IPR_CONV_AUTO: return dnnl_convolution_auto;
+    case IPR_CONV_WINOGRAD: return dnnl_convolution_winograd;
+    default: return dnnl_convolution_direct;
+    }
 }
 
 static dnnl_status_t ensure_engine(void) {
@@ -306,7 +311,7 @@ static dnnl_status_t entry_create(const ipr_conv_shape *s, int pass, int algo,
     dnnl_status_t st;
     conv_entry *e = (conv_entry *)calloc(1, sizeof(conv_entry));
     if (!e) return dnnl_out_of_memory;
-    make_key(s, pass, algo, has_bias, e->key);
+    ipr_conv_make_key(s, pass, algo, has_bias, e->key);
 
 #define TRY(x)                                  \
     do {                                        \
@@ -396,7 +401,7 @@ fail:
 static dnnl_status_t entry_get(const ipr_conv_shape *s, int pass, int algo,
                                int has_bias, conv_entry **out) {
     int key[KEY_LEN];
-    make_key(s, pass, algo, has_bias, key);
+    ipr_conv_make_key(s, pass, algo, has_bias, key);
     for (int i = 0; i < g_cache_count; ++i) {
         if (memcmp(g_cache[i]->key, key, sizeof(key)) == 0) {
             g_cache[i]->last_use = ++g_tick;
@@ -419,6 +424,7 @@ static dnnl_status_t entry_get(const ipr_conv_shape *s, int pass, int algo,
         g_cache[lru] = g_cache[--g_cache_count];
     }
     e->last_use = ++g_tick;
+    ++g_created;
     g_cache[g_cache_count++] = e;
     *out = e;
     return dnnl_success;
@@ -466,7 +472,7 @@ static dnnl_status_t entry_execute(conv_entry *e, void *const *ptrs,
         if (st != dnnl_success) return st;
     }
 
-    if (g_profiling) t0 = now_ms();
+    if (g_profiling) t0 = ipr_conv_now_ms();
     for (int i = 0; i < e->nslots; ++i) {
         tensor_slot *t = &e->slots[i];
         int shared = t->arg == DNNL_ARG_WEIGHTS || t->arg == DNNL_ARG_BIAS;
@@ -485,7 +491,7 @@ static dnnl_status_t entry_execute(conv_entry *e, void *const *ptrs,
     }
     if (g_profiling) {
         dnnl_stream_wait(g_stream);
-        t1 = now_ms();
+        t1 = ipr_conv_now_ms();
         reorder_ms += t1 - t0;
         t0 = t1;
     }
@@ -495,7 +501,7 @@ static dnnl_status_t entry_execute(conv_entry *e, void *const *ptrs,
 
     if (g_profiling) {
         dnnl_stream_wait(g_stream);
-        t1 = now_ms();
+        t1 = ipr_conv_now_ms();
         g_prof_conv_ms += t1 - t0;
         t0 = t1;
     }
@@ -509,7 +515,7 @@ static dnnl_status_t entry_execute(conv_entry *e, void *const *ptrs,
     }
     st = dnnl_stream_wait(g_stream);
     if (g_profiling) {
-        reorder_ms += now_ms() - t0;
+        reorder_ms += ipr_conv_now_ms() - t0;
         g_prof_reorder_ms += reorder_ms;
     }
     return st;
@@ -620,10 +626,8 @@ static dnnl_status_t resolve_plan(const ipr_conv_shape *s, int pass, int algo,
 /* ptrs[i] is the caller buffer for slot i (entry_create's order); per_sample[i]
  * its floats per sample, 0 for tensors not indexed by sample (weights, bias,
  * and the weight / bias gradients, which sum over samples). */
-static int run_pass(const ipr_conv_shape *s, int pass, int has_bias,
-                    void *const *ptrs, const size_t *per_sample, int nptrs) {
-    pthread_mutex_lock(&g_lock);
-    int algo = s->algorithm >= 0 ? s->algorithm : g_algorithm;
+int ipr_conv_run_locked(const ipr_conv_shape *s, int pass, int algo, int has_bias,
+                        void *const *ptrs, const size_t *per_sample, int nptrs) {
     chunk_plan plan;
     conv_entry *ent[2] = {NULL, NULL};
     dnnl_status_t st = resolve_plan(s, pass, algo, has_bias, &plan, ent);
@@ -655,20 +659,44 @@ static int run_pass(const ipr_conv_shape *s, int pass, int has_bias,
         }
         st = entry_execute(e, cp, e == prev);
         if (st == dnnl_success && accumulate && i > 0) {
-            double t0 = g_profiling ? now_ms() : 0.0;
+            double t0 = g_profiling ? ipr_conv_now_ms() : 0.0;
             float *dw = (float *)ptrs[2];
             for (size_t k = 0; k < nw; ++k) dw[k] += g_accum[k];
             if (has_bias) {
                 float *db = (float *)ptrs[3];
                 for (size_t k = 0; k < nb; ++k) db[k] += g_accum[nw + k];
             }
-            if (g_profiling) g_prof_reorder_ms += now_ms() - t0;
+            if (g_profiling) g_prof_reorder_ms += ipr_conv_now_ms() - t0;
         }
         prev = e;
         offset += (size_t)(plan.size + big);
     }
-    pthread_mutex_unlock(&g_lock);
     return (int)st;
+}
+
+/* The algorithm a call runs: its own, else the process default. */
+static int algorithm_of(const ipr_conv_shape *s) {
+    return s->algorithm != IPR_CONV_DEFAULT ? s->algorithm : g_algorithm;
+}
+
+/* A measured call's concrete algorithm for planning and naming: the kept one,
+ * or before a first call decided, oneDNN's choice. */
+static int concrete_algorithm(const ipr_conv_shape *s, int pass, int has_bias) {
+    int algo = algorithm_of(s);
+    if (algo != IPR_CONV_MEASURED) return algo;
+    int decided = ipr_conv_measured_decided_locked(s, pass, has_bias);
+    return decided >= 0 ? decided : IPR_CONV_AUTO;
+}
+
+static int run_pass(const ipr_conv_shape *s, int pass, int has_bias,
+                    void *const *ptrs, const size_t *per_sample, int nptrs) {
+    pthread_mutex_lock(&g_lock);
+    int algo = algorithm_of(s);
+    int st = algo == IPR_CONV_MEASURED
+                 ? ipr_conv_measured_run_locked(s, pass, has_bias, ptrs, per_sample, nptrs)
+                 : ipr_conv_run_locked(s, pass, algo, has_bias, ptrs, per_sample, nptrs);
+    pthread_mutex_unlock(&g_lock);
+    return st;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -719,7 +747,7 @@ int ipr_conv_backward_weights(const ipr_conv_shape *s, const float *src,
 }
 
 int ipr_conv_set_algorithm(int algorithm) {
-    if (algorithm != 0 && algorithm != 1) return dnnl_invalid_arguments;
+    if (algorithm < IPR_CONV_DIRECT || algorithm > IPR_CONV_WINOGRAD) return dnnl_invalid_arguments;
     pthread_mutex_lock(&g_lock);
     g_algorithm = algorithm;
     pthread_mutex_unlock(&g_lock);
@@ -733,37 +761,76 @@ int ipr_conv_get_algorithm(void) {
     return a;
 }
 
+int ipr_conv_impl_locked(const ipr_conv_shape *s, int pass, int algo, int has_bias,
+                         char *buf, size_t size) {
+    chunk_plan plan;
+    conv_entry *ent[2] = {NULL, NULL};
+    dnnl_status_t st = resolve_plan(s, pass, algo, has_bias, &plan, ent);
+    if (st != dnnl_success) return st;
+    const char *name = NULL;
+    st = dnnl_primitive_desc_query(ent[0] ? ent[0]->pd : ent[1]->pd, dnnl_query_impl_info_str, 0, &name);
+    if (st == dnnl_success && !name) st = dnnl_runtime_error;
+    if (st == dnnl_success) snprintf(buf, size, "%s", name);
+    return st;
+}
+
+/* With or without bias, whichever was run on this shape and pass already
+ * (else with, except for backward data, which has none). Caller holds g_lock. */
+static int bias_seen(const ipr_conv_shape *s, int pass, int algo) {
+    if (pass == PASS_BWD_DATA) return 0;
+    int key[KEY_LEN];
+    for (int hb = 0; hb < 2; ++hb) {
+        ipr_conv_make_key(s, pass, algo, hb, key);
+        for (int i = 0; i < g_cache_count; ++i)
+            if (memcmp(g_cache[i]->key, key, sizeof(key)) == 0) return hb;
+    }
+    return 1;
+}
+
 const char *ipr_conv_impl_name(const ipr_conv_shape *s, int pass) {
     static _Thread_local char buf[256];
     if (!shape_valid(s) || pass < 0 || pass > 2) return NULL;
-    const char *result = NULL;
     pthread_mutex_lock(&g_lock);
-    conv_entry *e = NULL;
-    int key[KEY_LEN];
-    int algo = s->algorithm >= 0 ? s->algorithm : g_algorithm;
-    /* The primitive a call runs: the one of its first chunk. With or without
-     * bias, whichever was run on this shape already (else with, except for
-     * backward data, which has none). */
-    int has_bias = pass == PASS_BWD_DATA ? 0 : 1, found = 0;
-    for (int hb = 0; hb < 2 && !found; ++hb) {
-        make_key(s, pass, algo, hb, key);
-        for (int i = 0; i < g_cache_count && !found; ++i)
-            if (memcmp(g_cache[i]->key, key, sizeof(key)) == 0) { has_bias = hb; found = 1; }
-    }
+    int measured = algorithm_of(s) == IPR_CONV_MEASURED;
+    /* A measured shape's bias variant is the one it decided for, if any. */
+    int has_bias = -1;
+    for (int hb = 0; measured && hb < 2 && has_bias < 0; ++hb)
+        if (ipr_conv_measured_decided_locked(s, pass, hb) >= 0) has_bias = hb;
+    if (has_bias < 0) has_bias = bias_seen(s, pass, measured ? IPR_CONV_AUTO : algorithm_of(s));
+    int algo = concrete_algorithm(s, pass, has_bias);
+    int st = ipr_conv_impl_locked(s, pass, algo, has_bias, buf, sizeof(buf));
+    pthread_mutex_unlock(&g_lock);
+    return st == dnnl_success ? buf : NULL;
+}
+
+int ipr_conv_measured_choice(const ipr_conv_shape *s, int pass, int has_bias) {
+    if (!shape_valid(s) || pass < 0 || pass > 2) return -1;
+    pthread_mutex_lock(&g_lock);
+    int algo = ipr_conv_measured_decided_locked(s, pass, has_bias != 0);
+    pthread_mutex_unlock(&g_lock);
+    return algo;
+}
+
+int ipr_conv_chunk_plan(const ipr_conv_shape *s, int pass, int *count, int *largest, int *smallest) {
+    if (!shape_valid(s) || pass < 0 || pass > 2) return dnnl_invalid_arguments;
+    pthread_mutex_lock(&g_lock);
+    int has_bias = pass != PASS_BWD_DATA;
     chunk_plan plan;
     conv_entry *ent[2] = {NULL, NULL};
-    if (resolve_plan(s, pass, algo, has_bias, &plan, ent) == dnnl_success)
-        e = ent[0] ? ent[0] : ent[1];
-    if (e) {
-        const char *name = NULL;
-        if (dnnl_primitive_desc_query(e->pd, dnnl_query_impl_info_str, 0, &name)
-                == dnnl_success && name) {
-            snprintf(buf, sizeof(buf), "%s", name);
-            result = buf;
-        }
-    }
+    dnnl_status_t st = resolve_plan(s, pass, concrete_algorithm(s, pass, has_bias), has_bias, &plan, ent);
     pthread_mutex_unlock(&g_lock);
-    return result;
+    if (st != dnnl_success) return st;
+    if (count) *count = plan.count;
+    if (largest) *largest = first_chunk(&plan);
+    if (smallest) *smallest = plan.size;
+    return 0;
+}
+
+unsigned long long ipr_conv_primitives_created(void) {
+    pthread_mutex_lock(&g_lock);
+    unsigned long long n = g_created;
+    pthread_mutex_unlock(&g_lock);
+    return n;
 }
 
 void ipr_conv_set_profiling(int enable) {
@@ -807,5 +874,6 @@ void ipr_conv_clear_cache(void) {
     free(g_accum);
     g_accum = NULL;
     g_accum_floats = 0;
+    ipr_conv_measured_forget_locked();
     pthread_mutex_unlock(&g_lock);
 }

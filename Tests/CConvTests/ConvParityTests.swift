@@ -167,7 +167,8 @@ let cases: [Case] = [
     Case(n: 4, c: 3, h: 16, w: 20, oc: 64, k: 5, stride: 1, pad: 2, bias: false),     // 3 input channels, k5
     Case(n: 1, c: 24, h: 6, w: 14, oc: 40, k: 3, stride: 1, pad: 1, bias: false),     // non-square H != W
     Case(n: 4, c: 16, h: 11, w: 7, oc: 16, k: 3, stride: 1, pad: 1, kw: 5, bias: true), // non-square kernel too
-    // Shapes on which oneDNN's "auto" may choose Winograd (3x3 s1, batch >= 16).
+    // 3x3 stride 1 at batch >= 16: shapes with a Winograd implementation, which auto and
+    // measured may run.
     Case(n: 16, c: 32, h: 8, w: 8, oc: 32, k: 3, stride: 1, pad: 1, bias: true),
     Case(n: 32, c: 64, h: 8, w: 8, oc: 64, k: 3, stride: 1, pad: 1, bias: false),
     Case(n: 16, c: 16, h: 16, w: 12, oc: 32, k: 3, stride: 1, pad: 1, bias: true),
@@ -182,12 +183,10 @@ let cases: [Case] = [
 final class ConvParityTests: XCTestCase {
     func checkAll(algorithm: Int32) throws {
         var worst = 0.0
-        var usedWinograd = false
         for (i, t) in cases.enumerated() {
             let e = try runCase(t, algorithm: algorithm, seed: UInt64(100 + i))
             let m = max(e.fwd, e.bwdData, e.bwdWeights, e.bwdBias)
             worst = max(worst, m)
-            if e.impl.contains(where: { $0.contains("wino") }) { usedWinograd = true }
             print(String(format: "algo %d  %-40@ fwd %.2e  bwd_d %.2e  bwd_w %.2e  bwd_b %.2e  [%@ | %@ | %@]",
                          algorithm, t.description, e.fwd, e.bwdData, e.bwdWeights, e.bwdBias,
                          e.impl[0], e.impl[1], e.impl[2]))
@@ -196,17 +195,116 @@ final class ConvParityTests: XCTestCase {
             XCTAssertLessThanOrEqual(e.bwdWeights, tolerance, "backward weights \(t) algo \(algorithm)")
             XCTAssertLessThanOrEqual(e.bwdBias, tolerance, "bias grad \(t) algo \(algorithm)")
         }
-        print(String(format: "algo %d worst relative error %.3e, winograd used: %@", algorithm, worst,
-                     usedWinograd ? "yes" : "no"))
+        print(String(format: "algo %d worst relative error %.3e", algorithm, worst))
     }
 
     func testDirect() throws { try checkAll(algorithm: 0) }
 
     func testAuto() throws { try checkAll(algorithm: 1) }
 
-    func testDefaultAlgorithmIsAuto() {
-        XCTAssertEqual(ipr_conv_get_algorithm(), 1)
+    func testMeasured() throws { try checkAll(algorithm: 2) }
+
+    func testDefaultAlgorithmIsMeasured() {
+        XCTAssertEqual(ipr_conv_get_algorithm(), Int32(IPR_CONV_MEASURED))
         XCTAssertNotEqual(ipr_conv_set_algorithm(7), 0)
+        XCTAssertNotEqual(ipr_conv_set_algorithm(-1), 0)
+        XCTAssertEqual(ipr_conv_get_algorithm(), Int32(IPR_CONV_MEASURED))
+    }
+
+    /// Winograd where oneDNN has it (3x3 stride 1; per pass, per ISA) matches the reference;
+    /// elsewhere the call fails with a status rather than running something else.
+    func testWinogradWhereAvailable() throws {
+        let winograd = Int32(IPR_CONV_WINOGRAD)
+        var ran = 0
+        for (i, t) in cases.enumerated() {
+            var shape = t.shape
+            shape.algorithm = winograd
+            let available = (0..<3).map { ipr_conv_impl_name(&shape, Int32($0)) != nil }
+            if t.k != 3 || t.kW != 3 || t.stride != 1 {
+                XCTAssertEqual(available, [false, false, false], "\(t): Winograd F(4,3) exists for 3x3 stride 1 only")
+                var out = [Float](repeating: 0, count: t.n * t.oc * t.oh * t.ow)
+                let src = [Float](repeating: 0, count: t.n * t.c * t.h * t.w)
+                let w = [Float](repeating: 0, count: t.oc * t.c * t.kh * t.kW)
+                XCTAssertNotEqual(ipr_conv_forward(&shape, src, w, nil, &out), 0, "\(t)")
+                continue
+            }
+            guard !available.contains(false) else { continue }   // not on this ISA or layout: nothing to check
+            let e = try runCase(t, algorithm: winograd, seed: UInt64(100 + i))
+            XCTAssertLessThanOrEqual(max(e.fwd, e.bwdData, e.bwdWeights, e.bwdBias), tolerance, "winograd \(t)")
+            ran += 1
+        }
+        print("winograd ran on \(ran) shapes")
+    }
+
+    /// A measured call decides once, on its first call, and from then on gives exactly the results
+    /// of the algorithm it kept: bit for bit, whichever that is on this CPU.
+    func testMeasuredKeepsOneAlgorithmAndMatchesIt() throws {
+        let measured = Int32(IPR_CONV_MEASURED)
+        let concrete = [IPR_CONV_DIRECT, IPR_CONV_AUTO, IPR_CONV_WINOGRAD].map { Int32($0) }
+        for (i, t) in cases.enumerated() {
+            var rng = LCG(seed: UInt64(900 + i))
+            let src = rng.array(t.n * t.c * t.h * t.w), weight = rng.array(t.oc * t.c * t.kh * t.kW)
+            let bias = rng.array(t.oc), diffDst = rng.array(t.n * t.oc * t.oh * t.ow)
+            /// The outputs of one pass with one algorithm.
+            func run(_ pass: Int, _ algorithm: Int32) -> [[Float]] {
+                var shape = t.shape
+                shape.algorithm = algorithm
+                switch pass {
+                case 0:
+                    var dst = [Float](repeating: .nan, count: diffDst.count)
+                    XCTAssertEqual(ipr_conv_forward(&shape, src, weight, t.bias ? bias : nil, &dst), 0)
+                    return [dst]
+                case 1:
+                    var dsrc = [Float](repeating: .nan, count: src.count)
+                    XCTAssertEqual(ipr_conv_backward_data(&shape, diffDst, weight, &dsrc), 0)
+                    return [dsrc]
+                default:
+                    var dw = [Float](repeating: .nan, count: weight.count), db = [Float](repeating: .nan, count: t.oc)
+                    let rc = dw.withUnsafeMutableBufferPointer { w in
+                        db.withUnsafeMutableBufferPointer { b in
+                            ipr_conv_backward_weights(&shape, src, diffDst, w.baseAddress, t.bias ? b.baseAddress : nil)
+                        }
+                    }
+                    XCTAssertEqual(rc, 0)
+                    return t.bias ? [dw, db] : [dw]
+                }
+            }
+            var shape = t.shape
+            shape.algorithm = measured
+            let hasBias: [Int32] = [t.bias ? 1 : 0, 0, t.bias ? 1 : 0]
+            for pass in 0..<3 {
+                let first = run(pass, measured)
+                let kept = ipr_conv_measured_choice(&shape, Int32(pass), hasBias[pass])
+                XCTAssertTrue(concrete.contains(kept), "\(t) pass \(pass): decided after one call: \(kept)")
+                let again = run(pass, measured)
+                XCTAssertEqual(ipr_conv_measured_choice(&shape, Int32(pass), hasBias[pass]), kept, "\(t) pass \(pass): fixed")
+                let explicit = run(pass, kept)
+                XCTAssertEqual(first, explicit, "\(t) pass \(pass): first measured call")
+                XCTAssertEqual(again, explicit, "\(t) pass \(pass): later measured call")
+            }
+        }
+    }
+
+    /// The rule that keeps a run's choices stable: the other algorithm must win by the margin.
+    func testMeasuredRuleNeedsAClearWin() {
+        XCTAssertEqual(ipr_conv_measured_prefers_alternative(10, 9), 0)     // 10 % faster: noise
+        XCTAssertEqual(ipr_conv_measured_prefers_alternative(10, 8.4), 0)   // 1.19x: not enough
+        XCTAssertNotEqual(ipr_conv_measured_prefers_alternative(10, 8.2), 0)
+        XCTAssertNotEqual(ipr_conv_measured_prefers_alternative(5.6, 1.7), 0)
+        XCTAssertEqual(ipr_conv_measured_prefers_alternative(1.7, 5.6), 0)
+        XCTAssertNotEqual(ipr_conv_measured_prefers_alternative(.infinity, 3), 0)   // a failed run loses
+        XCTAssertEqual(ipr_conv_measured_prefers_alternative(3, .infinity), 0)
+    }
+
+    /// Repeated calls of a shape create no primitive: they run the cached one.
+    func testRepeatedCallsReuseTheCachedPrimitives() throws {
+        for algorithm: Int32 in [0, 1, 2] {
+            let t = Case(n: 17, c: 8, h: 9, w: 9, oc: 24, k: 3, stride: 1, pad: 1, bias: true)
+            _ = try runCase(t, algorithm: algorithm, seed: 1)
+            let created = ipr_conv_primitives_created()
+            for seed: UInt64 in 2...4 { _ = try runCase(t, algorithm: algorithm, seed: seed) }
+            XCTAssertEqual(ipr_conv_primitives_created(), created, "algo \(algorithm)")
+        }
     }
 
     func testInvalidArguments() {
@@ -322,28 +420,39 @@ final class ConvParityTests: XCTestCase {
         XCTAssertEqual(ipr_conv_get_chunk_budget(), Int(IPR_CONV_DEFAULT_CHUNK_BUDGET))
     }
 
-    /// Chunks never go below 16 samples, so a shape that gets Winograd at its full batch
-    /// still gets it when chunked (the primitive reported is the first chunk's).
-    func testChunkingKeepsWinograd() {
-        let shapes = [
-            Case(n: 256, c: 64, h: 32, w: 32, oc: 64, k: 3, stride: 1, pad: 1, bias: false),   // ResNet-18 64->64
-            Case(n: 64, c: 192, h: 8, w: 8, oc: 384, k: 3, stride: 1, pad: 1, bias: true),     // AlexNet 3x3
-            Case(n: 64, c: 384, h: 8, w: 8, oc: 256, k: 3, stride: 1, pad: 1, bias: true),
-            Case(n: 64, c: 256, h: 8, w: 8, oc: 256, k: 3, stride: 1, pad: 1, bias: true),
-            Case(n: 40, c: 64, h: 32, w: 32, oc: 64, k: 3, stride: 1, pad: 1, bias: false),    // limit 16: 20+20
+    /// How calls are split: balanced chunks (sizes differ by at most one) that cover the batch and,
+    /// when N >= 16, never go below 16 samples — oneDNN's auto selects Winograd only from batch 16,
+    /// so chunking never takes a shape below the batch at which it could have run Winograd.
+    func testChunkPlans() {
+        // (case, budget in samples of chunkBytesPerSample (0 = the default budget), chunks, largest, smallest)
+        let expected: [(Case, Int, Int, Int, Int)] = [
+            (Case(n: 256, c: 64, h: 32, w: 32, oc: 64, k: 3, stride: 1, pad: 1, bias: false), 0, 4, 64, 64),
+            (Case(n: 256, c: 64, h: 32, w: 32, oc: 64, k: 3, stride: 1, pad: 1, bias: false), -1, 16, 16, 16),
+            (Case(n: 40, c: 64, h: 32, w: 32, oc: 64, k: 3, stride: 1, pad: 1, bias: false), -1, 2, 20, 20),
+            (Case(n: 37, c: 16, h: 8, w: 8, oc: 32, k: 3, stride: 1, pad: 1, bias: true), 16, 2, 19, 18),
+            (Case(n: 50, c: 32, h: 8, w: 8, oc: 32, k: 3, stride: 1, pad: 1, bias: false), 16, 3, 17, 16),
+            (Case(n: 7, c: 16, h: 10, w: 10, oc: 32, k: 3, stride: 1, pad: 1, bias: false), 3, 3, 3, 2),
+            (Case(n: 5, c: 8, h: 6, w: 6, oc: 16, k: 3, stride: 1, pad: 1, bias: true), 2, 3, 2, 1),
+            (Case(n: 64, c: 192, h: 8, w: 8, oc: 384, k: 3, stride: 1, pad: 1, bias: true), 0, 1, 64, 64),
         ]
-        for t in shapes {
-            var shape = t.shape
-            shape.algorithm = 1
-            for pass: Int32 in 0..<3 {
-                let whole = withChunkBudget(0) { ipr_conv_impl_name(&shape, pass).map { String(cString: $0) } }
-                for budget in [Int(IPR_CONV_DEFAULT_CHUNK_BUDGET), 1] {
-                    let chunked = withChunkBudget(budget) { ipr_conv_impl_name(&shape, pass).map { String(cString: $0) } }
-                    print("impl \(t) pass \(pass) budget \(budget): whole \(whole ?? "?"), chunked \(chunked ?? "?")")
-                    XCTAssertNotNil(chunked)
-                    if whole?.contains("wino") == true {
-                        XCTAssertTrue(chunked?.contains("wino") == true, "\(t) pass \(pass) budget \(budget)")
-                    }
+        for (t, samples, count, largest, smallest) in expected {
+            let budget = samples == 0 ? Int(IPR_CONV_DEFAULT_CHUNK_BUDGET) : samples < 0 ? 1 : samples * chunkBytesPerSample(t)
+            for algorithm: Int32 in [0, 1, 2] {
+                var shape = t.shape
+                shape.algorithm = algorithm
+                for pass: Int32 in 0..<3 {
+                    var c: Int32 = 0, big: Int32 = 0, small: Int32 = 0
+                    let rc = withChunkBudget(budget) { ipr_conv_chunk_plan(&shape, pass, &c, &big, &small) }
+                    XCTAssertEqual(rc, 0)
+                    let what = "\(t) algo \(algorithm) pass \(pass) budget \(budget)"
+                    // The activation rule is exact; the scratchpad rule (ipr_conv_set_chunk_budget)
+                    // may only split further, never below 16 samples.
+                    XCTAssertGreaterThanOrEqual(Int(c), count, what)
+                    if Int(c) == count { XCTAssertEqual([Int(big), Int(small)], [largest, smallest], what) }
+                    XCTAssertLessThanOrEqual(big - small, 1, what)
+                    XCTAssertLessThanOrEqual(Int(small) * Int(c), t.n, what)
+                    XCTAssertGreaterThanOrEqual(Int(big) * Int(c), t.n, what)
+                    if t.n >= 16 { XCTAssertGreaterThanOrEqual(small, 16, what) }
                 }
             }
         }

@@ -39,10 +39,20 @@ extern "C" {
 /* Default of ipr_conv_set_chunk_budget: 16 MiB. */
 #define IPR_CONV_DEFAULT_CHUNK_BUDGET 16777216
 
+/* Convolution algorithms (ipr_conv_shape.algorithm, ipr_conv_set_algorithm). */
+enum {
+    IPR_CONV_DEFAULT = -1,  /* the process default (ipr_conv_set_algorithm) */
+    IPR_CONV_DIRECT = 0,    /* oneDNN's direct kernels */
+    IPR_CONV_AUTO = 1,      /* oneDNN's own choice: Winograd or direct, by its heuristics */
+    IPR_CONV_MEASURED = 2,  /* per shape and pass, the faster of oneDNN's choice and the other
+                             * algorithm, timed on this CPU (below) */
+    IPR_CONV_WINOGRAD = 3   /* Winograd F(4,3); calls fail (nonzero) where oneDNN has none */
+};
+
 typedef struct {
     int n, c, h, w, oc, kh, kw, stride_h, stride_w, pad_h, pad_w;
-    /* 0 = direct, 1 = auto, -1 = the process default (ipr_conv_set_algorithm). Per call, so
-     * callers that need a specific algorithm (tests, benchmarks) never race on the default. */
+    /* One of the IPR_CONV_* algorithms. Per call, so callers that need a specific algorithm
+     * (tests, benchmarks) never race on the process default. */
     int algorithm;
 } ipr_conv_shape;
 
@@ -60,13 +70,47 @@ int ipr_conv_backward_weights(const ipr_conv_shape *s, const float *src,
                               const float *diff_dst, float *diff_weight,
                               float *diff_bias);
 
-/* 0 = direct, 1 = auto (oneDNN may pick Winograd: 3x3 stride 1, batch >= 16).
- * Default: 1 (auto) - faster on 3x3 layers and within 1e-5 relative error.
- * Applies to subsequent calls in all threads. Returns 0, or 2 for other values. */
+/* The process default algorithm, IPR_CONV_DIRECT ... IPR_CONV_WINOGRAD. Default:
+ * IPR_CONV_MEASURED. Applies to subsequent calls in all threads. Returns 0, or 2 for other
+ * values.
+ *
+ * Measured: the first call of a shape, pass and bias (with or without) times oneDNN's own
+ * choice against the one other algorithm it could run there (direct when auto picked
+ * Winograd; Winograd, where oneDNN has one, when auto picked direct): each once to warm up,
+ * then once timed, on the caller's buffers, including the layout reorders and the batch
+ * chunking of each. The other algorithm is kept only when it is faster by more than
+ * IPR_CONV_MEASURED_MARGIN, so close timings keep oneDNN's choice and a run repeats the same
+ * choices; later calls run the kept one without timing. A call's results are always those of
+ * the algorithm kept. Shapes where oneDNN has one implementation (not 3x3 stride 1) are never
+ * timed. Why: oneDNN's heuristics differ by CPU and lose on some (measured on a 2-core AMD EPYC,
+ * Zen 5: auto runs ResNet-18's 3->64 stem as Winograd in 5.6 ms against 1.7 ms direct at
+ * batch 64; Tools/bench `iprbench convalgo` prints every shape). */
 int ipr_conv_set_algorithm(int algorithm);
 
-/* Currently selected algorithm (0 or 1). */
+/* Currently selected process default algorithm. */
 int ipr_conv_get_algorithm(void);
+
+/* The other algorithm must be faster than oneDNN's choice by this factor to be kept. */
+#define IPR_CONV_MEASURED_MARGIN 1.2
+
+/* The measured rule: nonzero when the alternative's time beats the preferred one's by more
+ * than IPR_CONV_MEASURED_MARGIN. */
+int ipr_conv_measured_prefers_alternative(double preferred_ms, double alternative_ms);
+
+/* The algorithm a measured call of this shape and pass runs: IPR_CONV_DIRECT, IPR_CONV_AUTO or
+ * IPR_CONV_WINOGRAD once decided (by a first call), -1 before (and for bad arguments).
+ * has_bias: whether the calls pass a bias (forward) or a bias gradient (backward weights). */
+int ipr_conv_measured_choice(const ipr_conv_shape *s, int pass, int has_bias);
+
+/* How a call of this shape and pass is split into batch chunks under the current budget and
+ * algorithm (a measured shape not yet decided: as oneDNN's choice): the number of chunks and
+ * the sizes of the largest and smallest, which differ by at most one. Returns 0, or nonzero
+ * for bad arguments or when a primitive cannot be created. */
+int ipr_conv_chunk_plan(const ipr_conv_shape *s, int pass, int *count, int *largest, int *smallest);
+
+/* Primitives created since the process started (cache misses): a call on a shape already run
+ * creates none. */
+unsigned long long ipr_conv_primitives_created(void);
 
 /* Batch chunking, to bound the internal memory (blocked copies of the
  * tensors plus oneDNN's scratchpad) by the budget rather than by the batch.
@@ -100,7 +144,8 @@ size_t ipr_conv_get_chunk_budget(void);
 /* oneDNN's impl_info_str of the primitive that the current algorithm selects
  * for this shape (pass 0 = forward, 1 = backward data, 2 = backward weights),
  * e.g. "jit:avx512_core". For a shape that is run in chunks, the primitive of
- * its first (largest) chunk. Creates (and caches) the primitive if needed.
+ * its first (largest) chunk; for the measured algorithm, the one kept (before
+ * the first call decides, oneDNN's choice). Creates (and caches) the primitive if needed.
  * The string lives in a per-thread buffer, valid until the next call of this
  * function on the same thread. Returns NULL on error. */
 const char *ipr_conv_impl_name(const ipr_conv_shape *s, int pass);
@@ -114,7 +159,8 @@ void ipr_conv_set_profiling(int enable);
  * may be NULL. */
 void ipr_conv_get_profile(double *reorder_ms, double *conv_ms);
 
-/* Destroys every cached primitive and buffer (engine and stream stay). */
+/* Destroys every cached primitive and buffer and forgets the measured choices (engine and
+ * stream stay). */
 void ipr_conv_clear_cache(void);
 
 #ifdef __cplusplus

@@ -1,16 +1,24 @@
 import CConv
 
-/// Convolutions through oneDNN (Debian's libdnnl): JIT AVX-512/AVX2 kernels and, with the `auto`
-/// algorithm, Winograd F(4,3) for 3×3 stride-1 layers — 1.7–1.9× faster than direct convolution
-/// there, within 4e-6 of it. Primitives are created once per shape and cached in the C layer.
+/// Convolutions through oneDNN (Debian's libdnnl): JIT AVX-512/AVX2 kernels and Winograd F(4,3) for
+/// 3×3 stride-1 layers — 1.7–1.9× faster than direct convolution on most of them, within 4e-6 of it.
+/// Primitives are created once per shape and cached in the C layer.
 public struct OneDNNConvolution: ConvolutionKernels {
-    /// oneDNN's convolution algorithm choice.
-    public enum Algorithm: Int32, Sendable { case direct = 0, auto = 1 }
+    /// How a convolution's implementation is chosen.
+    public enum Algorithm: Int32, Sendable {
+        /// oneDNN's direct kernels.
+        case direct = 0
+        /// oneDNN's own heuristic choice of Winograd or direct (which differs by CPU).
+        case auto = 1
+        /// Per shape and pass, oneDNN's choice unless the other algorithm was timed on this CPU as
+        /// clearly faster (by `IPR_CONV_MEASURED_MARGIN`) in the shape's first call; then fixed.
+        case measured = 2
+    }
 
     /// The algorithm every call of this instance uses.
     public let algorithm: Algorithm
 
-    public init(algorithm: Algorithm = .auto) { self.algorithm = algorithm }
+    public init(algorithm: Algorithm = .measured) { self.algorithm = algorithm }
 
     public var name: String { "onednn(\(algorithm))" }
 
