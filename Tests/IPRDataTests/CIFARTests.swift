@@ -85,7 +85,8 @@ struct CIFARTests {
 
     @Test("Missing folder, missing files, missing split")
     func missing() throws {
-        expectDataError(.missingFile, mentioning: ["/no/such/cifar"]) { _ = try CIFAR10(root: "/no/such/cifar", split: .train) }
+        let cifar = Fixtures.absent("cifar")
+        expectDataError(.missingFile, mentioning: [cifar]) { _ = try CIFAR10(root: cifar, split: .train) }
         let folder = try makeTempFolder()
         expectDataError(.missingFile, mentioning: [folder, "data_batch_1.bin", "cifar-10-batches-bin"]) {
             _ = try CIFAR10(root: folder, split: .train)

@@ -77,7 +77,7 @@ struct DecodingTests {
 
     @Test("Missing image file")
     func missing() throws {
-        expectDataError(.missingFile, mentioning: ["nope.jpg"]) { _ = try Image(contentsOf: "/nonexistent/nope.jpg") }
+        expectDataError(.missingFile, mentioning: ["nope.jpg"]) { _ = try Image(contentsOf: Fixtures.absent("nope.jpg")) }
     }
 
     @Test("Unsupported types: GIF, text, a lone PNG signature start")

@@ -39,7 +39,8 @@ struct ImageFolderTests {
 
     @Test("Missing root, no class folders, empty class, corrupt file")
     func bad() throws {
-        expectDataError(.missingFile, mentioning: ["/no/such/folder"]) { _ = try ImageFolder(root: "/no/such/folder") }
+        let folder = Fixtures.absent("folder")
+        expectDataError(.missingFile, mentioning: [folder]) { _ = try ImageFolder(root: folder) }
         let flat = try makeTempFolder()
         try write("x", to: flat + "/a.png")
         expectDataError(.missingFile, mentioning: ["no subfolders"]) { _ = try ImageFolder(root: flat) }

@@ -72,7 +72,8 @@ struct TriggerSetTests {
 
     @Test("Missing folder, missing label file, a corrupt image surfaces on access")
     func missingAndCorrupt() throws {
-        expectDataError(.missingFile, mentioning: ["/no/such/trigger/pics"]) { _ = try TriggerSet(root: "/no/such/trigger") }
+        let trigger = Fixtures.absent("trigger")
+        expectDataError(.missingFile, mentioning: [trigger + "/pics"]) { _ = try TriggerSet(root: trigger) }
         let root = try copyOf(2)
         expectDataError(.missingFile, mentioning: ["labels-cifar.txt"]) { _ = try TriggerSet(root: root) }
         try write("1\n2\n", to: root + "/labels-cifar.txt")

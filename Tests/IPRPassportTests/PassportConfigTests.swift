@@ -228,7 +228,7 @@ import Testing
     }
 
     @Test func unreadableFilesAreIOErrors() throws {
-        let missing = "/nonexistent-dir/passport.json"
+        let missing = FileManager.default.temporaryDirectory.appendingPathComponent("ipr-absent-\(UUID())/passport.json").path
         let error = try #require(throws: IPRPassportError.self) { try PassportConfig.load(path: missing) }
         #expect(error.code == .io)
         #expect(error.message == "\(missing): cannot read the passport config: No such file or directory")

@@ -53,8 +53,9 @@ import IPRTensor
         defer { try? FileManager.default.removeItem(atPath: plain) }
         let notPassport = try #require(throws: IPRPassportError.self) { try Passport.read(plain) }
         #expect(notPassport.code == .malformedPassportFile && notPassport.message.contains("not a passport file"))
-        let missing = try #require(throws: IPRPassportError.self) { try Passport.read("/nonexistent/passport.safetensors") }
-        #expect(missing.message.contains("/nonexistent/passport.safetensors"))
+        let absent = temporaryPath("absent/passport.safetensors")
+        let missing = try #require(throws: IPRPassportError.self) { try Passport.read(absent) }
+        #expect(missing.message.contains(absent))
 
         var incomplete = SafeTensorsFile(metadata: ["format": Passport.format, "scheme": "v1", "layers": "features.4"])
         incomplete.set("features.4.key", SafeTensor(floats: [0], shape: [1, 1, 1, 1]))

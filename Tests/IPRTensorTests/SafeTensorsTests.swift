@@ -306,9 +306,12 @@ struct SafeTensorsTests {
         }
     }
 
-    @Test func invalidPermissionsAndPathsThrowIO() {
-        Self.expectError(.io, ["permissions"]) { try AtomicFile.write([1], to: "/tmp/x", permissions: 0o17777) }
-        Self.expectError(.io, ["directory path"]) { try AtomicFile.write([1], to: "/tmp/") }
+    @Test func invalidPermissionsAndPathsThrowIO() throws {
+        try Self.withTemporaryDirectory { dir in
+            Self.expectError(.io, ["permissions"]) { try AtomicFile.write([1], to: dir + "/x", permissions: 0o17777) }
+            Self.expectError(.io, ["directory path"]) { try AtomicFile.write([1], to: dir + "/") }
+            #expect((try? FileManager.default.contentsOfDirectory(atPath: dir))?.isEmpty == true)
+        }
         Self.expectError(.io, ["empty path"]) { try AtomicFile.write([1], to: "") }
     }
 
@@ -520,20 +523,19 @@ struct SafeTensorsTests {
         }
     }
 
-    @Test func largeTensorRoundTripUsesBulkCopies() throws {
+    /// A tensor larger than any buffer of the I/O path survives the round trip exactly (how fast
+    /// is a benchmark's business, not a test's).
+    @Test func largeTensorRoundTrips() throws {
         let count = 8 << 20  // 32 MiB of F32
         let floats = (0..<count).map { Float($0 & 1023) * 0.5 }
         var file = SafeTensorsFile()
         file.set("big", SafeTensor(floats: floats, shape: [count / 1024, 1024]))
         try Self.withTemporaryDirectory { dir in
             let path = dir + "/big.safetensors"
-            let clock = ContinuousClock()
-            let elapsed = try clock.measure {
-                try SafeTensors.write(file, to: path)
-                let read = try SafeTensors.read(contentsOf: path)
-                #expect(try read.tensor("big").floats() == floats)
-            }
-            #expect(elapsed < .seconds(20), "write + read + floats() of 32 MiB took \(elapsed)")
+            try SafeTensors.write(file, to: path)
+            let read = try SafeTensors.read(contentsOf: path)
+            #expect(try read.tensor("big").shape == [count / 1024, 1024])
+            #expect(try read.tensor("big").floats() == floats)
         }
     }
 

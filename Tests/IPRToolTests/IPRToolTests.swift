@@ -67,8 +67,9 @@ import Testing
         let unknown = try iprtool(["train", "--model", "vgg", "--data", Self.cifar, "--out", temporaryDirectory()])
         #expect(unknown.status == 64)
         #expect(unknown.stderr.contains("unknown model 'vgg'") && unknown.stderr.contains("alexnet"))
-        let missing = try iprtool(["evaluate", "--checkpoint", "/nonexistent/model.safetensors", "--data", Self.cifar])
-        #expect(missing.status != 0 && missing.stderr.contains("/nonexistent/model.safetensors"))
+        let absent = FileManager.default.temporaryDirectory.appendingPathComponent("ipr-absent-\(UUID())/model.safetensors").path
+        let missing = try iprtool(["evaluate", "--checkpoint", absent, "--data", Self.cifar])
+        #expect(missing.status != 0 && missing.stderr.contains(absent))
         let noData = try iprtool(["evaluate", "--checkpoint", "x.safetensors", "--dataset", "cifar10"])
         #expect(noData.status != 0 && noData.stderr.contains("--data"))
         let help = try iprtool(["train", "--help"])

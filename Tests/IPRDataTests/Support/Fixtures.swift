@@ -12,6 +12,10 @@ enum Fixtures {
     static var cifar10Batches: String { root.appendingPathComponent("cifar10_subset/cifar-10-batches-bin").path }
     static var triggerSet: String { root.appendingPathComponent("trigger_set").path }
     static var golden: String { root.appendingPathComponent("golden/transforms.safetensors").path }
+    /// A path under a folder that does not exist, in the temporary directory.
+    static func absent(_ name: String) -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("ipr-absent-\(UUID())/\(name)").path
+    }
 }
 
 /// The transform/decoding golden file made by `Tools/golden/make_transform_golden.py`.
