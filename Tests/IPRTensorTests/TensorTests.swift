@@ -165,15 +165,35 @@ import Testing
 
 @Suite struct ProcessTuningTests {
     @Test func picksAFastKernelWhenOpenBLASMisdetects() {
-        let sapphire = CPUInfo(vendor: "GenuineIntel", flags: ["avx2", "fma", "avx512f", "avx512bw", "avx512vl"])
-        let zen4 = CPUInfo(vendor: "AuthenticAMD", flags: ["avx2", "fma", "avx512f", "avx512bw", "avx512vl"])
-        let old = CPUInfo(vendor: "GenuineIntel", flags: ["sse3"])
+        let avx512: Set<String> = ["avx2", "fma", "avx512f", "avx512bw", "avx512vl"]
+        let sapphire = CPUInfo(vendor: "GenuineIntel", family: 6, flags: avx512)
+        let zen4 = CPUInfo(vendor: "AuthenticAMD", family: 25, flags: avx512)
+        let zen5 = CPUInfo(vendor: "AuthenticAMD", family: 26, flags: avx512)
+        let zen3 = CPUInfo(vendor: "AuthenticAMD", family: 25, flags: ["avx2", "fma"])
+        let old = CPUInfo(vendor: "GenuineIntel", family: 6, flags: ["sse3"])
         #expect(ProcessTuning.betterKernel(current: "Prescott", cpu: sapphire) == "SkylakeX")
         #expect(ProcessTuning.betterKernel(current: "Cooperlake", cpu: sapphire) == nil)
         #expect(ProcessTuning.betterKernel(current: "Cooperlake", cpu: zen4) == "Haswell")
         #expect(ProcessTuning.betterKernel(current: "Haswell", cpu: zen4) == nil)
+        #expect(ProcessTuning.betterKernel(current: "Haswell", cpu: zen5) == "SkylakeX")
+        #expect(ProcessTuning.betterKernel(current: "Cooperlake", cpu: zen5) == nil)
+        #expect(ProcessTuning.betterKernel(current: "Zen", cpu: zen3) == nil)
         #expect(ProcessTuning.betterKernel(current: "Prescott", cpu: old) == nil)
-        #expect(CPUInfo.read().vendor.isEmpty == false)
+        #expect(ProcessTuning.betterKernel(current: "Prescott", cpu: CPUInfo()) == nil)   // nothing known: no change
+    }
+
+    @Test func readsVendorFamilyAndFlagsOfTheFirstProcessor() {
+        let text = """
+            processor\t: 0
+            vendor_id\t: AuthenticAMD
+            cpu family\t: 26
+            model name\t: AMD EPYC
+            flags\t\t: fpu avx2 fma avx512f
+            """
+        let info = CPUInfo.parse(text)
+        #expect(info.vendor == "AuthenticAMD" && info.family == 26 && info.flags == ["fpu", "avx2", "fma", "avx512f"])
+        #expect(CPUInfo.parse("Processor\t: AArch64\nFeatures\t: fp asimd").vendor.isEmpty)   // no x86 fields
+        _ = CPUInfo.read()   // any machine: reads or stays empty, never traps
     }
 }
 
