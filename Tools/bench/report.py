@@ -1,11 +1,13 @@
 """Summarises the JSON lines of Tools/bench/run: median over every sample of every round, per engine,
 and the speed ratio Swift/PyTorch (= PyTorch time / Swift time; above 1 means Swift is faster).
-Peak resident memory (when reported) is the largest seen for that benchmark's process."""
+Peak resident memory (when reported) is the largest seen for that benchmark's process.
+`convalgo` rows (Swift only) get a table of their own: per convolution and pass, the median over rounds
+of each algorithm's time and the kernel oneDNN ran."""
 import json
 import statistics
 import sys
 
-rows, info = {}, []
+rows, info, algo = {}, [], {}
 for line in open(sys.argv[1], encoding="utf-8"):
     line = line.strip()
     if not line.startswith("{"):
@@ -13,6 +15,9 @@ for line in open(sys.argv[1], encoding="utf-8"):
     r = json.loads(line)
     if "bench" not in r:
         info.append(r)
+        continue
+    if r["bench"] == "convalgo":
+        algo.setdefault((r["model"], r["shape"], r["pass"]), []).append(r)
         continue
     entry = rows.setdefault((r["bench"], r["name"]), {}).setdefault(r["engine"], {"samples": [], "rss": 0.0})
     entry["samples"].extend(r["samples_ms"])
@@ -30,3 +35,13 @@ for (bench, name), engines in rows.items():
     rss = [engines.get(e, {}).get("rss", 0.0) for e in ("swift", "torch")]
     mem = f"{rss[0]:.0f} / {rss[1]:.0f}" if all(rss) else "–"
     print(f"| {bench}: {name} | {fmt(s)} | {fmt(t)} | {ratio} | {mem} |")
+
+if algo:
+    names = ["direct", "auto", "measured"]
+    print()
+    print("| model | convolution | pass | layers | " + " | ".join(f"{n} ms" for n in names) + " | kernel: auto / measured |")
+    print("|---|---|---|---:|" + "---:|" * len(names) + "---|")
+    for (model, shape, pass_), runs in algo.items():
+        cells = [f"{statistics.median(r[n + '_ms'] for r in runs):.2f}" for n in names]
+        kernels = f"{runs[-1].get('auto_impl', '')} / {runs[-1].get('measured_impl', '')}" if pass_ != "all" else ""
+        print(f"| {model} | {shape} | {pass_} | {runs[-1].get('layers', '')} | " + " | ".join(cells) + f" | {kernels} |")

@@ -9,7 +9,9 @@
 //   iprbench loader                         images/s of the CIFAR train transform through the loader, one core
 //   iprbench ops | gemm                     memory-bound ops; conv-shaped GEMMs (OpenBLAS kernel choice)
 //   iprbench info                           BLAS kernel, threads, convolution kernels
-//   --only SUFFIX                           train, infer, passport: only the models whose name ends with SUFFIX
+//   iprbench convalgo [--batch 64]          every conv of AlexNet and ResNet-18: oneDNN's kernel and time per algorithm
+//   --only SUFFIX                           train, infer, passport, convalgo: only the models whose name ends with SUFFIX
+//   --conv-algorithm direct|auto|measured   the convolution algorithm (default measured), to compare them
 import Foundation
 import IPRData
 import IPRModels
@@ -17,6 +19,14 @@ import IPRPassport
 import IPRTensor
 
 ProcessTuning.apply()
+if let i = CommandLine.arguments.firstIndex(of: "--conv-algorithm") {
+    let names: [String: OneDNNConvolution.Algorithm] = ["direct": .direct, "auto": .auto, "measured": .measured]
+    guard i + 1 < CommandLine.arguments.count, let algorithm = names[CommandLine.arguments[i + 1]] else {
+        FileHandle.standardError.write(Data("--conv-algorithm takes direct, auto or measured\n".utf8))
+        exit(2)
+    }
+    Convolution.kernels = OneDNNConvolution(algorithm: algorithm)
+}
 
 struct ConvShape { let name: String; let c, oc, k, pad, hw: Int }
 /// AlexNet for 32×32 inputs (SPEC.md §6): conv1 at 32×32, conv2 at 16×16, conv3–5 at 8×8.
@@ -146,6 +156,8 @@ case "train", "infer":
               "samples_ms": r.samples, "images_per_s": Double(inferBatch) / r.median * 1000, "peak_rss_mb": peakResidentMB(),
               "peak_tensor_mb": Double(BufferPool.shared.statistics.peakLiveBytes) / 1048576])
     }
+case "convalgo":
+    try! runConvAlgorithmBench(reps: reps, batch: batch, selected: selected, emit: emit)
 case "loader":
     try! runLoaderBench(reps: reps, batch: batch, emit: emit)
 case "passport":
@@ -183,7 +195,7 @@ case "gemm":
               "samples_ms": r.samples, "gflops": 2 * Double(m * n * k) / r.median / 1e6, "blas_core": BLASInfo.coreName])
     }
 default:
-    FileHandle.standardError.write(Data("usage: iprbench info | conv | stack | train | infer | passport | loader | ops | gemm [--reps N] [--batch N]\n".utf8))
+    FileHandle.standardError.write(Data("usage: iprbench info | conv | stack | train | infer | passport | convalgo | loader | ops | gemm [--reps N] [--batch N] [--only SUFFIX] [--conv-algorithm direct|auto|measured]\n".utf8))
     exit(2)
 }
 
