@@ -14,6 +14,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // SHA-256 fingerprints of passport files and trigger sets.
+        .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
     ],
     targets: [
         // MARK: - System libraries
@@ -35,11 +37,13 @@ let package = Package(
                 linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
         .target(name: "IPRData", dependencies: ["IPRTensor", "CPNG", "CZlib", "CImageCodecs"], path: "Modules/IPRData"),
         .target(name: "IPRModels", dependencies: ["IPRTensor"], path: "Modules/IPRModels"),
-        .target(name: "IPRPassport", dependencies: ["IPRModels", "IPRData"], path: "Modules/IPRPassport"),
+        .target(name: "IPRPassport", dependencies: ["IPRModels", "IPRData", .product(name: "Crypto", package: "swift-crypto")],
+                path: "Modules/IPRPassport"),
 
         // MARK: - Tools
         .executableTarget(name: "iprtool", dependencies: [
-            "IPRTensor", "IPRData", "IPRModels", "IPRPassport", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "IPRTensor", "IPRData", "IPRModels", "IPRPassport",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Tools/iprtool"),
         .executableTarget(name: "iprbench", dependencies: ["IPRTensor", "IPRModels", "IPRData", "IPRPassport"], path: "Tools/bench/Sources"),
 

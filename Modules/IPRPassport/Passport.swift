@@ -8,6 +8,12 @@ public enum Scheme: String, Sendable, Codable, CaseIterable {
     case v1
     /// Public and private paths; the released model runs without the passport (`PassportPrivateBlock`).
     case v2
+    /// V2's layers and objective, trained on batches extended by trigger-set images (IPRBackdoor), so
+    /// that ownership can also be checked from predictions alone.
+    case v3
+
+    /// Whether the passport runs a private path beside a public one (V2, V3).
+    public var hasPrivatePath: Bool { self != .v1 }
 }
 
 /// The secret an owner keeps: every passport layer's scale and bias passports and signature bits.
@@ -43,7 +49,7 @@ public struct Passport: Sendable {
             throw IPRPassportError(.invalidConfig, found.isEmpty ? "the model has no passport layers" : "the model mixes V1 and V2 passport layers")
         }
         let layers = found.map { Layer(path: $0.path, key: $0.layer.key.copy(), skey: $0.layer.skey.copy(), bits: $0.layer.b.array, text: nil) }
-        return Passport(scheme: v1 > 0 ? .v1 : .v2, layers: layers)
+        return Passport(scheme: v1 > 0 ? .v1 : .v2, layers: layers)   // V3's layers are V2's: the caller knows which
     }
 
     /// Copies this passport into the model's passport layers (same paths and shapes, or an error
@@ -103,7 +109,7 @@ public struct Passport: Sendable {
             throw IPRPassportError(.malformedPassportFile, "\(path): not a passport file (metadata format is '\(file.metadata["format"] ?? "missing")', expected '\(format)')")
         }
         guard let scheme = file.metadata["scheme"].flatMap(Scheme.init(rawValue:)) else {
-            throw IPRPassportError(.malformedPassportFile, "\(path): metadata 'scheme' is '\(file.metadata["scheme"] ?? "missing")', expected v1 or v2")
+            throw IPRPassportError(.malformedPassportFile, "\(path): metadata 'scheme' is '\(file.metadata["scheme"] ?? "missing")', expected v1, v2 or v3")
         }
         let texts = (file.metadata["texts"].flatMap { try? JSONDecoder().decode([String: String].self, from: Data($0.utf8)) }) ?? [:]
         let paths = (file.metadata["layers"] ?? "").split(separator: ",").map(String.init)
@@ -134,7 +140,7 @@ public struct Passport: Sendable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw IPRPassportError(.io, "\(path): cannot read the passport file")
         }
-        return SHA256.hex(data)
+        return sha256Hex(data)
     }
 
     /// A passport of the same shapes with fresh uniform [−1, 1] keys and the same signature bits —

@@ -27,7 +27,7 @@ public final class PassportBlockFactory: ConvBlockFactory {
         let signature = try placement.makeSignature(seed: signatureSeed &+ UInt64(specs.count) &* 0x9E37_79B9)
         switch scheme {
         case .v1: return PassportBlock(spec, signature: signature.bits, signLossRatio: signLossRatio, rng: &rng)
-        case .v2: return PassportPrivateBlock(spec, signature: signature.bits, signLossRatio: signLossRatio, rng: &rng)
+        case .v2, .v3: return PassportPrivateBlock(spec, signature: signature.bits, signLossRatio: signLossRatio, rng: &rng)
         }
     }
 

@@ -21,7 +21,7 @@ public enum PassportCheckpoint {
             return (model, info, nil)
         }
         guard let scheme = Scheme(rawValue: schemeName) else {
-            throw IPRPassportError(.malformedPassportFile, "\(path): metadata 'scheme' is '\(schemeName)', expected v1 or v2")
+            throw IPRPassportError(.malformedPassportFile, "\(path): metadata 'scheme' is '\(schemeName)', expected v1, v2 or v3")
         }
         let paths = (info.extra["passport_layers"] ?? "").split(separator: ",").map(String.init)
         let config = try PassportConfig(leaves: paths.map { .init(keyPath: $0, entry: .passport(signatureText: nil)) }, source: path)
@@ -45,13 +45,14 @@ public enum PassportCheckpoint {
         return ["key_private", "skey_private", "b"].contains(last) || name.contains(".bn_private.") || name.contains(".sign_loss_private.")
     }
 
-    /// The deployable V2 model: everything except the private passports, the signature and the
-    /// private-path statistics; `evaluate` runs it on the public path.
+    /// The deployable V2/V3 model: everything except the private passports, the signature and the
+    /// private-path statistics; `evaluate` runs it on the public path. Verification re-estimates the
+    /// private path's statistics (`PrivateStatistics`), so the released file verifies as it is.
     public static func release(_ checkpoint: String, to out: String) throws {
         let (info, file) = try Checkpoint.read(checkpoint)
-        guard info.extra["scheme"] == Scheme.v2.rawValue else {
+        guard let scheme = info.extra["scheme"].flatMap(Scheme.init(rawValue:)), scheme.hasPrivatePath else {
             let what = info.extra["scheme"] == Scheme.v1.rawValue ? "a V1 model needs its passport at inference, so it cannot be released without it" : "it is not a passport model"
-            throw IPRPassportError(.invalidConfig, "\(checkpoint): only V2 models are released: \(what)")
+            throw IPRPassportError(.invalidConfig, "\(checkpoint): only V2 and V3 models are released: \(what)")
         }
         var released = SafeTensorsFile(metadata: file.metadata.merging(["released": "true"]) { _, new in new })
         for name in file.names where !isPrivate(name) { released.set(name, file[name]!) }

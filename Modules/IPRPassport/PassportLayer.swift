@@ -24,13 +24,24 @@ extension PassportLayer {
     /// β: the bias passport through the conv, averaged over space (`[C_out]`).
     public func bias() -> Tensor { spatialMeanOfConv(key) }
 
+    /// γ of each of N scale passports `[N, C_in, H, W]` at once: `[N, C_out]` (the null distribution
+    /// of verification draws thousands).
+    public func scales(of passports: Tensor) -> Tensor {
+        linear(meanPatches(passports), weight: conv.weight.reshape([conv.weight.shape[0], -1]), bias: nil)
+    }
+
     /// `conv(p).mean(axes: [0, 2, 3])` as one matrix-vector product (`patchMean`): the batch-1
     /// convolutions it replaces cost more in call overhead than in arithmetic, twice per passport
     /// layer per step.
     private func spatialMeanOfConv(_ p: Tensor) -> Tensor {
-        let w = conv.weight, k = w.shape[2]
-        let m = patchMean(p, kernel: (k, k), stride: (conv.stride, conv.stride), padding: (conv.padding, conv.padding))
+        let m = meanPatches(p)
+        let w = conv.weight
         return linear(p.shape[0] == 1 ? m : m.mean(axis: 0, keepDims: true), weight: w.reshape([w.shape[0], -1]), bias: nil).reshape([w.shape[0]])
+    }
+
+    private func meanPatches(_ p: Tensor) -> Tensor {
+        let k = conv.weight.shape[2]
+        return patchMean(p, kernel: (k, k), stride: (conv.stride, conv.stride), padding: (conv.padding, conv.padding))
     }
 
     /// The sign loss of γ (reference `SignLoss`): `α · Σ max(0, 0.1 − b·γ) + 1e-5 · Σ γ²`.

@@ -27,6 +27,9 @@ public final class PassportPrivateBlock: PassportLayer, PathDependent {
     public var signLossRatio: Float
     /// Private-path γ of the latest training forward pass, for the sign loss.
     public private(set) var lastScale: Tensor?
+    /// While set, private-path passes normalise with each batch's own statistics and add them here
+    /// (`PrivateStatistics.reestimate`).
+    var statisticsEstimate: BatchStatisticsEstimate?
     private let signLoss: SignLossBuffers
 
     public init(_ spec: ConvBlockSpec, signature: [Float], signLossRatio: Float = 0.1, rng: inout RNG) {
@@ -64,6 +67,13 @@ public final class PassportPrivateBlock: PassportLayer, PathDependent {
         }
         // The convolution itself is the same on both paths: with a memo, the first passport layer (whose
         // input is the shared prefix's output) computes it once.
-        return applyPassportAffine(context.run(conv, x), isPrivate ? privateNorm : norm, gamma, beta, spec, context)
+        let y = context.run(conv, x)
+        if isPrivate, let estimate = statisticsEstimate {
+            // Batch statistics for this norm only (training mode elsewhere would move other layers'
+            // statistics and switch on dropout); its running statistics are replaced by the estimate.
+            estimate.add(y)
+            return applyPassportAffine(y, privateNorm, gamma, beta, spec, ForwardContext(training: true, path: 1, memo: context.memo))
+        }
+        return applyPassportAffine(y, isPrivate ? privateNorm : norm, gamma, beta, spec, context)
     }
 }

@@ -10,8 +10,10 @@ public struct VerificationThresholds: Sendable, Codable, Equatable {
     public var maxNullPValue: Double = 0.05
     /// Largest accepted drop from the model's own accuracy (absolute, 0…1).
     public var maxAccuracyDrop: Double = 0.10
-    /// Random passports drawn for the empirical null.
-    public var nullSamples: Int = 19
+    /// Random passports drawn for the empirical null. Each costs no pass over data (γ is the passport
+    /// through the conv weights), so there are enough for a p-value of 0.001 (with 19 it could never
+    /// go below 0.05).
+    public var nullSamples: Int = 999
     /// Random passports whose accuracy is measured too (a test-set pass each): what a forger gets.
     public var forgedAccuracySamples: Int = 5
     public init() {}
@@ -35,10 +37,13 @@ public struct VerificationReport: Sendable, Codable, Equatable {
         /// P(≥ matched of bits by chance) if each bit matched with p = ½ — shown for reference only:
         /// trained weights push γ toward the signature even under random passports.
         public var pValue: Double
-        /// Detection under random passports through the same model: mean, max, and the empirical
-        /// p-value (1 + #null ≥ observed) / (1 + samples).
-        public var nullMean: Double, nullMax: Double, nullPValue: Double
+        /// Detection under random passports through the same model: mean, standard deviation, max,
+        /// and the empirical p-value (1 + #null ≥ observed) / (1 + samples).
+        public var nullMean: Double, nullStd: Double, nullMax: Double, nullPValue: Double
         public var nullSamples: Int
+        /// How many null standard deviations the observed detection lies above the null mean
+        /// (+inf when every random passport gave the same detection below it).
+        public var zScore: Double
     }
 
     public var verdict: String
@@ -51,6 +56,9 @@ public struct VerificationReport: Sendable, Codable, Equatable {
     public var publicAccuracy: Double?
     /// Accuracy with random passports instead of the claimed one (one value per draw).
     public var forgedAccuracies: [Double]
+    /// How the private path was normalised (V2/V3 with batch norm): its statistics re-estimated on the
+    /// verification images for each passport tried (`PrivateStatistics`); nil otherwise.
+    public var privateStatistics: String?
     public var samples: Int
     public var signature: SignatureEvidence
     public var layers: [LayerEvidence]
@@ -68,32 +76,40 @@ public enum Verifier {
         let publicContext = ForwardContext(training: false, path: 0)
         let reference = try Evaluation.run(model, on: data, context: publicContext)
         let original = try Passport.extract(from: model)
-        defer { try? original.install(into: model) }   // leave the suspect model as it was
+        let statistics = PrivateStatistics.snapshot(of: model)
+        defer {   // leave the suspect model as it was
+            try? original.install(into: model)
+            PrivateStatistics.restore(statistics)
+        }
 
-        try passport.install(into: model)
-        let claimedContext = ForwardContext(training: false, path: passport.scheme == .v2 ? 1 : 0)
-        let claimed = try Evaluation.run(model, on: data, context: claimedContext)
+        let claimedContext = ForwardContext(training: false, path: passport.scheme.hasPrivatePath ? 1 : 0)
+        /// Accuracy with a passport installed: for a private path, normalised by statistics of its own.
+        var reestimated = 0
+        func accuracy(with candidate: Passport) throws -> Evaluation {
+            try candidate.install(into: model)
+            if candidate.scheme.hasPrivatePath { reestimated = try PrivateStatistics.reestimate(in: model, on: data) }
+            return try Evaluation.run(model, on: data, context: claimedContext)
+        }
+        let claimed = try accuracy(with: passport)
         let (layers, matched, bits) = signatureEvidence(model, passport)
         let detection = Double(matched) / Double(max(bits, 1))
 
-        var nullRates: [Double] = []
-        for k in 0..<max(thresholds.nullSamples, 0) {
-            try passport.randomized(seed: seed &+ UInt64(k) &+ 1).install(into: model)
-            let (_, m, n) = signatureEvidence(model, passport)
-            nullRates.append(Double(m) / Double(max(n, 1)))
-        }
-        let nullP = Double(1 + nullRates.filter { $0 >= detection }.count) / Double(1 + nullRates.count)
+        let nullRates = nullDetections(model, passport, count: max(thresholds.nullSamples, 0), seed: seed)
+        let nullP = empiricalPValue(detection, null: nullRates)
         var forged: [Double] = []
         for k in 0..<max(thresholds.forgedAccuracySamples, 0) {
-            try passport.randomized(seed: seed &+ 1_000 &+ UInt64(k)).install(into: model)
-            forged.append(try Evaluation.run(model, on: data, context: claimedContext).accuracy)
+            forged.append(try accuracy(with: passport.randomized(seed: seed &+ 1 &+ UInt64(k))).accuracy)
         }
         let text = layers.compactMap(\.text).joined()
+        let nullMean = nullRates.isEmpty ? Double.nan : nullRates.reduce(0, +) / Double(nullRates.count)
+        let nullStd = nullRates.count < 2 ? Double.nan
+            : (nullRates.map { ($0 - nullMean) * ($0 - nullMean) }.reduce(0, +) / Double(nullRates.count - 1)).squareRoot()
         let signature = VerificationReport.SignatureEvidence(
             detection: detection, bits: bits, matched: matched, text: text,
             pValue: binomialTail(successes: matched, trials: bits),
-            nullMean: nullRates.isEmpty ? .nan : nullRates.reduce(0, +) / Double(nullRates.count),
-            nullMax: nullRates.max() ?? .nan, nullPValue: nullP, nullSamples: nullRates.count)
+            nullMean: nullMean, nullStd: nullStd, nullMax: nullRates.max() ?? .nan, nullPValue: nullP,
+            nullSamples: nullRates.count,
+            zScore: nullStd > 0 ? (detection - nullMean) / nullStd : detection > nullMean ? .infinity : .nan)
 
         var reasons: [String] = []
         var ok = true
@@ -101,16 +117,40 @@ public enum Verifier {
         check(detection >= thresholds.minDetection,
               String(format: "signature detection %.3f ≥ %.3f", detection, thresholds.minDetection))
         check(nullP <= thresholds.maxNullPValue,
-              String(format: "detection beats %d random passports (max %.3f): p = %.3f ≤ %.3f", nullRates.count,
-                     signature.nullMax, nullP, thresholds.maxNullPValue))
+              String(format: "detection beats %d random passports (max %.3f, z = %.1f): p = %.4g ≤ %.4g", nullRates.count,
+                     signature.nullMax, signature.zScore, nullP, thresholds.maxNullPValue))
         check(claimed.accuracy >= reference.accuracy - thresholds.maxAccuracyDrop,
               String(format: "accuracy with the passport %.3f ≥ model's own %.3f − %.3f", claimed.accuracy,
                      reference.accuracy, thresholds.maxAccuracyDrop))
         return VerificationReport(verdict: ok ? "verified" : "not-verified", scheme: passport.scheme.rawValue,
                                   accuracy: claimed.accuracy, referenceAccuracy: reference.accuracy,
-                                  publicAccuracy: passport.scheme == .v2 ? reference.accuracy : nil, forgedAccuracies: forged,
+                                  publicAccuracy: passport.scheme.hasPrivatePath ? reference.accuracy : nil, forgedAccuracies: forged,
+                                  privateStatistics: reestimated > 0 ? "re-estimated on the \(claimed.samples) verification images for each passport (\(reestimated) layers)" : nil,
                                   samples: claimed.samples, signature: signature, layers: layers,
                                   thresholds: thresholds, reasons: reasons)
+    }
+
+    /// Signature detection under `count` random passports through the model's weights: the empirical
+    /// null. Only the scale passport decides the signs of γ, so only it is drawn (uniform in [−1, 1],
+    /// as random keys are), in batches: one im2col mean and one matrix product per layer and batch.
+    static func nullDetections(_ model: any Module, _ passport: Passport, count: Int, seed: UInt64) -> [Double] {
+        let modules = Dictionary(model.namedModules().map { ($0.path, $0.module) }, uniquingKeysWith: { a, _ in a })
+        var matched = [Int](repeating: 0, count: count), bits = 0
+        for (l, layer) in passport.layers.enumerated() {
+            guard let block = modules[layer.path] as? any PassportLayer else { continue }
+            var rng = RNG(seed: seed, stream: 0x4E55_4C4C_0000 | UInt64(l))
+            let shape = Array(layer.skey.shape.dropFirst())
+            for start in stride(from: 0, to: count, by: 128) {
+                let n = min(128, count - start)
+                let gammas = noGrad { block.scales(of: Tensor.uniform([n] + shape, low: -1, high: 1, rng: &rng)) }
+                let c = layer.bits.count
+                gammas.array.withUnsafeBufferPointer { g in
+                    for i in 0..<n { for j in 0..<c where g[i * c + j] * layer.bits[j] > 0 { matched[start + i] += 1 } }
+                }
+            }
+            bits += layer.bits.count
+        }
+        return matched.map { Double($0) / Double(max(bits, 1)) }
     }
 
     /// Per-layer sign agreement between γ (from the installed passport) and the passport's bits.
@@ -130,23 +170,4 @@ public enum Verifier {
         }
         return (out, matched, total)
     }
-}
-
-/// P(X ≥ successes) for X ~ Binomial(trials, p), summed in log space (stable for thousands of bits).
-public func binomialTail(successes k: Int, trials n: Int, p: Double = 0.5) -> Double {
-    guard k > 0 else { return 1 }
-    guard k <= n else { return 0 }
-    let logP = log(p), logQ = log1p(-p), logNFactorial = logGamma(Double(n + 1))
-    let logs: [Double] = (k...n).map { i in
-        let choose = logNFactorial - logGamma(Double(i + 1)) - logGamma(Double(n - i + 1))
-        return choose + Double(i) * logP + Double(n - i) * logQ
-    }
-    let m = logs.max()!
-    return min(1, exp(m) * logs.reduce(0) { $0 + exp($1 - m) })
-}
-
-/// log Γ(x) (Glibc's reentrant `lgamma_r`; plain `lgamma` is ambiguous between overlays).
-private func logGamma(_ x: Double) -> Double {
-    var sign: Int32 = 0
-    return lgamma_r(x, &sign)
 }

@@ -41,6 +41,20 @@ func spec(_ c: Int = 3, _ o: Int = 16, size: Int = 6, norm: NormKind = .bn) -> C
         #expect(y.array == expected.array)
     }
 
+    /// The null distribution's batched γ: row i is γ with passport i installed.
+    @Test func batchedScalesEqualOnePassportAtATime() {
+        var rng = RNG(seed: 8)
+        let block = PassportBlock(spec(5, 12, size: 7), signature: bits("", channels: 12), rng: &rng)
+        let passports = Tensor.uniform([4, 5, 7, 7], low: -1, high: 1, rng: &rng)
+        let batched = noGrad { block.scales(of: passports) }
+        #expect(batched.shape == [4, 12])
+        for i in 0..<4 {
+            block.skey.assign(noGrad { passports.indexSelect(dim: 0, indices: [i]) })
+            let one = noGrad { block.scale() }.array
+            #expect(zip(one, batched.array[(i * 12)..<((i + 1) * 12)]).allSatisfy { abs($0 - $1) < 1e-5 })
+        }
+    }
+
     @Test func gradientsReachWeightsInputAndPassports() {
         var rng = RNG(seed: 3)
         let block = PassportBlock(spec(2, 4, size: 4), signature: bits("", channels: 4), rng: &rng)

@@ -74,13 +74,6 @@ import IPRTensor
         let (v2, _) = try PassportBlockFactory.makeModel("alexnet", config: ModelConfig(classes: 10), scheme: .v2, passports: config, seed: 5)
         #expect(throws: IPRPassportError.self) { try Passport.extract(from: v1).install(into: v2) }
     }
-
-    @Test func binomialTail() {
-        #expect(abs(IPRPassport.binomialTail(successes: 0, trials: 10) - 1) < 1e-12)
-        #expect(abs(IPRPassport.binomialTail(successes: 10, trials: 10) - pow(0.5, 10)) < 1e-15)
-        #expect(abs(IPRPassport.binomialTail(successes: 6, trials: 10) - 386.0 / 1024) < 1e-12)
-        #expect(IPRPassport.binomialTail(successes: 896, trials: 896) > 0)    // no underflow to 0 in log space… down to 1e-270
-    }
 }
 
 @Suite struct ReleaseTests {

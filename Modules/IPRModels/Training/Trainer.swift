@@ -67,8 +67,11 @@ public final class Trainer {
     var historyPath: String { options.outputDirectory + "/history.csv" }
 
     /// Runs the remaining epochs. Returns `.interrupted` when Ctrl-C stopped it (after saving).
+    /// Each monitor is evaluated after every epoch like the test set, its accuracy logged as the
+    /// metric `NAME_acc` (e.g. `trigger_acc`, a watermark's trigger-set accuracy).
     @discardableResult
-    public func fit(train: any TrainingData, test: (any TrainingData)?) throws -> TrainingOutcome {
+    public func fit(train: any TrainingData, test: (any TrainingData)?,
+                    monitors: [(name: String, data: any TrainingData)] = []) throws -> TrainingOutcome {
         try FileManager.default.createDirectory(atPath: options.outputDirectory, withIntermediateDirectories: true)
         var start = 0
         if options.resume { start = try restore() }
@@ -77,10 +80,11 @@ public final class Trainer {
         for epoch in start..<options.epochs {
             let lr = options.schedule?.learningRate(base: options.learningRate, epoch: epoch) ?? options.learningRate
             optimizer.learningRate = lr
-            guard let record = try trainEpoch(epoch, lr: lr, train: train, test: test) else {
+            guard var record = try trainEpoch(epoch, lr: lr, train: train, test: test) else {
                 progress.line("interrupted: epoch \(epoch + 1) not finished; \(lastPath) holds epoch \(epoch) — rerun with --resume to continue")
                 return .interrupted(atEpoch: epoch)
             }
+            for m in monitors { record.metrics[m.name + "_acc"] = try Evaluation.run(model, on: m.data).accuracy }
             history.append(record)
             info.epoch = epoch
             if let acc = record.testAccuracy, acc >= info.bestAccuracy || epoch == 0 {

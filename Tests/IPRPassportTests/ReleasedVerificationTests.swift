@@ -1,0 +1,138 @@
+import Foundation
+import Testing
+import IPRModels
+import IPRTensor
+@testable import IPRPassport
+
+/// A registered two-block network small enough to train in a debug build: a plain stem and one
+/// block a passport config can flag ("block"). The passport layer needs many input channels: γ of a
+/// uniform passport depends on little more than its per-channel means, so with 8 channels one random
+/// passport in ten reproduced all 64 signature bits (in AlexNet's passport layers, 192 to 384).
+final class TwoBlockNet: Layer {
+    let stem: any Layer, block: any Layer, fc: Linear
+    init(_ c: ModelConfig, _ blocks: any ConvBlockFactory, _ rng: inout RNG) throws {
+        stem = try blocks.makeBlock(ConvBlockSpec(path: "stem", inChannels: 3, outChannels: 48, kernel: 3, norm: c.norm,
+                                                  inputHeight: c.inputSize, inputWidth: c.inputSize), rng: &rng)
+        block = try blocks.makeBlock(ConvBlockSpec(path: "block", inChannels: 48, outChannels: 64, kernel: 3, norm: c.norm,
+                                                   inputHeight: c.inputSize, inputWidth: c.inputSize), rng: &rng)
+        fc = Linear(64, c.classes, rng: &rng)
+    }
+    func visit(_ v: inout StateVisitor) { v.child("stem", stem); v.child("block", block); v.child("fc", fc) }
+    func forward(_ x: Tensor, _ ctx: ForwardContext) -> Tensor {
+        fc(adaptiveAvgPool2d(block(stem(x, ctx), ctx), outputSize: (1, 1)).flatten(), ctx)
+    }
+}
+
+/// Two classes told apart by the sign of the red channel's mean, offset so that batch statistics matter.
+func redSignData(count: Int, seed: UInt64) -> InMemoryBatches {
+    var rng = RNG(seed: seed)
+    let images = Tensor.normal([count, 3, 8, 8], rng: &rng)
+    let labels = (0..<count).map { $0 % 2 }
+    for (i, l) in labels.enumerated() { for k in 0..<64 { images.pointer[i * 192 + k] += (l == 1 ? 1.5 : -1.5) + 2 } }
+    return InMemoryBatches(images: images, labels: labels, batchSize: 16, shuffleSeed: seed)
+}
+
+/// The file a thief holds is the released one: it must verify with the owner's passport as the
+/// training checkpoint does, and with no other.
+@Suite(.serialized) struct ReleasedVerificationTests {
+    init() {
+        Models.registry.register("twoblocknet", description: "test-only two-block net") { c, b, rng in try TwoBlockNet(c, b, &rng) }
+    }
+
+    static let config = ModelConfig(classes: 2, inputSize: 8)
+
+    func v2Model(seed: UInt64) throws -> (model: any Layer, factory: PassportBlockFactory) {
+        try PassportBlockFactory.makeModel("twoblocknet", config: Self.config, scheme: .v2,
+                                           passports: try PassportConfig.parse(#"{"block": true}"#), signLossRatio: 0.3, seed: seed)
+    }
+
+    func trainedV2(seed: UInt64, dir: String) throws -> (checkpoint: String, passport: Passport) {
+        let config = Self.config
+        let (model, factory) = try v2Model(seed: seed)
+        let sgd = SGD(parameters: model.trainableParameters(), learningRate: 0.05, momentum: 0.9)
+        let data = redSignData(count: 64, seed: seed)
+        for epoch in 0..<12 {
+            try data.forEachBatch(epoch: epoch) { images, labels in
+                sgd.zeroGrad()
+                PrivatePassportObjective().step(model: model, images: images, labels: labels).loss.backward()
+                sgd.step()
+            }
+        }
+        let info = CheckpointInfo(arch: "twoblocknet", config: config, dataset: "synthetic", mean: [0, 0, 0], std: [1, 1, 1],
+                                  extra: try PassportCheckpoint.metadata(scheme: .v2, factory: factory))
+        let path = dir + "/v2-\(seed).safetensors"
+        try Checkpoint.save(model, info: info, to: path)
+        return (path, try Passport.extract(from: model))
+    }
+
+    @Test func aReleasedV2ModelVerifiesWithItsPassportAndNoOtherAlsoAfterFineTuning() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ipr-released-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (checkpoint, passport) = try trainedV2(seed: 1, dir: dir)
+        let otherPassport = try Passport.extract(from: v2Model(seed: 2).model)   // another run's keys and signature
+        let released = dir + "/public.safetensors"
+        try PassportCheckpoint.release(checkpoint, to: released)
+        let test = redSignData(count: 64, seed: 9)
+        var thresholds = VerificationThresholds()
+        thresholds.nullSamples = 199
+        thresholds.forgedAccuracySamples = 2
+
+        let fromCheckpoint = try Verifier.verify(model: PassportCheckpoint.load(checkpoint).model, passport: passport, data: test, thresholds: thresholds)
+        let (releasedModel, _, _) = try PassportCheckpoint.load(released)
+        var rng = RNG(seed: 3)
+        let probe = Tensor.normal([4, 3, 8, 8], rng: &rng)
+        let before = noGrad { releasedModel(probe, .eval) }.array
+        let fromRelease = try Verifier.verify(model: releasedModel, passport: passport, data: test, thresholds: thresholds)
+        #expect(fromCheckpoint.verdict == "verified", "\(fromCheckpoint.reasons)")
+        #expect(fromRelease.verdict == "verified", "\(fromRelease.reasons)")
+        #expect(fromRelease.accuracy >= 0.9 && abs(fromRelease.accuracy - fromCheckpoint.accuracy) <= 0.05)
+        #expect(fromRelease.privateStatistics?.contains("re-estimated on the 64 verification images") == true)
+        let s = fromRelease.signature
+        #expect(s.nullPValue == 1.0 / 200 && s.nullSamples == 199 && s.zScore > 0)
+        #expect(abs(s.zScore - (s.detection - s.nullMean) / s.nullStd) < 1e-9)
+        // Verification leaves the suspect as it was: the public path answers the same.
+        #expect(noGrad { releasedModel(probe, .eval) }.array == before)
+
+        // A thief fine-tunes the released copy (public path, its own data): weights and statistics move.
+        let sgd = SGD(parameters: releasedModel.trainableParameters(), learningRate: 0.02, momentum: 0.9)
+        let thiefData = redSignData(count: 64, seed: 11)
+        for epoch in 0..<3 {
+            try thiefData.forEachBatch(epoch: epoch) { images, labels in
+                sgd.zeroGrad()
+                CrossEntropyObjective().step(model: releasedModel, images: images, labels: labels).loss.backward()
+                sgd.step()
+            }
+        }
+        #expect(noGrad { releasedModel(probe, .eval) }.array != before)
+        let fromFineTuned = try Verifier.verify(model: releasedModel, passport: passport, data: test, thresholds: thresholds)
+        #expect(fromFineTuned.verdict == "verified", "\(fromFineTuned.reasons)")
+
+        let forged = try Verifier.verify(model: PassportCheckpoint.load(released).model, passport: otherPassport, data: test, thresholds: thresholds)
+        #expect(forged.verdict == "not-verified")
+        #expect(forged.signature.detection < 0.9)
+    }
+
+    @Test func reestimatedStatisticsAreTheDataStatistics() throws {
+        var rng = RNG(seed: 4)
+        let spec = ConvBlockSpec(path: "0", inChannels: 3, outChannels: 4, kernel: 3, norm: .bn, inputHeight: 6, inputWidth: 6)
+        let block = PassportPrivateBlock(spec, signature: [1, -1, 1, -1], rng: &rng)
+        let model = Sequential([block])
+        let images = Tensor.normal([10, 3, 6, 6], rng: &rng) * 3 + 5
+        let data = InMemoryBatches(images: images, labels: [Int](repeating: 0, count: 10), batchSize: 3)   // 3 + 3 + 3 + 1
+        let snapshot = PrivateStatistics.snapshot(of: model)
+        #expect(try PrivateStatistics.reestimate(in: model, on: data) == 1)
+        // What one pass over all ten images gives: mean and unbiased variance of the conv output.
+        let y = noGrad { block.conv(images, .eval) }
+        let n = Double(y.count / 4)
+        let mean = noGrad { y.mean(axes: [0, 2, 3]) }.array
+        let variance = noGrad { (y - y.mean(axes: [0, 2, 3], keepDims: true)).pow(2).sum(axes: [0, 2, 3]) }.array.map { Double($0) / (n - 1) }
+        let norm = try #require(block.privateNorm as? BatchNorm2d)
+        for k in 0..<4 {
+            #expect(abs(Double(norm.runningMean.array[k] - mean[k])) < 1e-3 * max(1, abs(Double(mean[k]))))
+            #expect(abs(Double(norm.runningVar.array[k]) - variance[k]) < 1e-3 * variance[k])
+        }
+        PrivateStatistics.restore(snapshot)
+        #expect(norm.runningMean.array == [0, 0, 0, 0] && norm.runningVar.array == [1, 1, 1, 1])
+    }
+}
