@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "IPRData", targets: ["IPRData"]),
         .library(name: "IPRModels", targets: ["IPRModels"]),
         .library(name: "IPRPassport", targets: ["IPRPassport"]),
+        .library(name: "IPRBackdoor", targets: ["IPRBackdoor"]),
         .executable(name: "iprtool", targets: ["iprtool"]),
     ],
     dependencies: [
@@ -39,10 +40,13 @@ let package = Package(
         .target(name: "IPRModels", dependencies: ["IPRTensor"], path: "Modules/IPRModels"),
         .target(name: "IPRPassport", dependencies: ["IPRModels", "IPRData", .product(name: "Crypto", package: "swift-crypto")],
                 path: "Modules/IPRPassport"),
+        // Trigger-set watermarks (the backdoor baseline; V3 = the V2 objective + trigger-mixed batches,
+        // composed by the caller) and black-box verification from predictions alone.
+        .target(name: "IPRBackdoor", dependencies: ["IPRModels", "IPRData"], path: "Modules/IPRBackdoor"),
 
         // MARK: - Tools
         .executableTarget(name: "iprtool", dependencies: [
-            "IPRTensor", "IPRData", "IPRModels", "IPRPassport",
+            "IPRTensor", "IPRData", "IPRModels", "IPRPassport", "IPRBackdoor",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Tools/iprtool"),
         .executableTarget(name: "iprbench", dependencies: ["IPRTensor", "IPRModels", "IPRData", "IPRPassport"], path: "Tools/bench/Sources"),
@@ -53,6 +57,8 @@ let package = Package(
         .testTarget(name: "IPRDataTests", dependencies: ["IPRData"], path: "Tests/IPRDataTests"),
         .testTarget(name: "IPRModelsTests", dependencies: ["IPRModels"], path: "Tests/IPRModelsTests"),
         .testTarget(name: "IPRPassportTests", dependencies: ["IPRPassport", "IPRModels", "IPRTensor"], path: "Tests/IPRPassportTests"),
+        .testTarget(name: "IPRBackdoorTests", dependencies: ["IPRBackdoor", "IPRPassport", "IPRModels", "IPRData", "IPRTensor"],
+                    path: "Tests/IPRBackdoorTests"),
         .testTarget(name: "IPRToolTests", dependencies: ["iprtool"], path: "Tests/IPRToolTests"),
     ]
 )

@@ -93,8 +93,9 @@ import Testing
         #expect(mode == 0o600)
         #expect(try train("v2", seed: "2", out: forger).status == 0)
 
+        // 199 random passports where the p-value's resolution does not matter (999, the default, below).
         let owner = try iprtool(["verify", "--checkpoint", v2 + "/last.safetensors", "--passport", v2 + "/passport.safetensors",
-                                 "--data", Self.cifar, "--limit", "96", "--json", "--max-accuracy-drop", "1"])
+                                 "--data", Self.cifar, "--limit", "96", "--json", "--max-accuracy-drop", "1", "--null-samples", "199"])
         #expect(owner.status == 0, "\(owner.stderr)")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(owner.stdout.utf8)) as? [String: Any])
         let signature = try #require(report["signature"] as? [String: Any])
@@ -108,7 +109,7 @@ import Testing
 
         // Someone else's passport: the signature is not there.
         let forged = try iprtool(["verify", "--checkpoint", v2 + "/last.safetensors", "--passport", forger + "/passport.safetensors",
-                                  "--data", Self.cifar, "--limit", "96", "--json"])
+                                  "--data", Self.cifar, "--limit", "96", "--json", "--null-samples", "199"])
         #expect(forged.status == 1)
         let forgedReport = try #require(try JSONSerialization.jsonObject(with: Data(forged.stdout.utf8)) as? [String: Any])
         #expect(forgedReport["verdict"] as? String == "not-verified")
@@ -124,6 +125,14 @@ import Testing
             return (try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])?["accuracy"] as? Double
         }
         #expect(try accuracy(released) == accuracy(v2 + "/last.safetensors"))
+        // The released file is what a thief holds: it verifies with the owner's passport as the checkpoint does.
+        let fromRelease = try iprtool(["verify", "--checkpoint", released, "--passport", v2 + "/passport.safetensors",
+                                       "--data", Self.cifar, "--limit", "96", "--json", "--max-accuracy-drop", "1"])
+        let releasedReport = try #require(try JSONSerialization.jsonObject(with: Data(fromRelease.stdout.utf8)) as? [String: Any])
+        #expect(fromRelease.status == 0 && releasedReport["verdict"] as? String == "verified", "\(fromRelease.stdout)")
+        #expect((releasedReport["privateStatistics"] as? String)?.contains("re-estimated") == true)
+        #expect((releasedReport["signature"] as? [String: Any])?["nullPValue"] as? Double == 0.001)
+        #expect(((releasedReport["signature"] as? [String: Any])?["nullSamples"] as? Int) == 999)
         // V1 from a baseline checkpoint: the passport lives in the model; verify reads the text back.
         let base = dir + "/base", v1 = dir + "/v1"
         #expect(try iprtool(["train", "--data", Self.cifar, "--epochs", "1", "--limit", "96", "--batch-size", "32",
@@ -133,14 +142,116 @@ import Testing
                                    "--seed", "3", "--out", v1, "--quiet"])
         #expect(v1Train.status == 0, "\(v1Train.stderr)")
         let v1Verify = try iprtool(["verify", "--checkpoint", v1 + "/last.safetensors", "--passport", v1 + "/passport.safetensors",
-                                    "--data", Self.cifar, "--limit", "96", "--json", "--forged-samples", "2"])
+                                    "--data", Self.cifar, "--limit", "96", "--json", "--forged-samples", "2", "--null-samples", "199"])
         let v1Report = try #require(try JSONSerialization.jsonObject(with: Data(v1Verify.stdout.utf8)) as? [String: Any])
         #expect(v1Report["verdict"] as? String == "verified" && v1Verify.status == 0, "\(v1Verify.stdout)")
         #expect((v1Report["signature"] as? [String: Any])?["text"] as? String == "ok!")
         #expect((v1Report["forgedAccuracies"] as? [Double])?.count == 2)
+        let wrongPassport = try iprtool(["verify", "--checkpoint", v2 + "/last.safetensors", "--passport", v1 + "/passport.safetensors",
+                                         "--data", Self.cifar, "--limit", "96"])
+        #expect(wrongPassport.status != 0 && wrongPassport.stderr.contains("not a v1 passport layer of this model"))
         let v1Release = try iprtool(["release", "--checkpoint", v1 + "/last.safetensors", "--out", dir + "/v1-public.safetensors"])
         #expect(v1Release.status != 0 && v1Release.stderr.contains("V1"))
         let noScheme = try iprtool(["train", "--scheme", "v1", "--data", Self.cifar, "--out", dir + "/y"])
         #expect(noScheme.status == 64 && noScheme.stderr.contains("--passport-config"))
     }
+
+    static let triggerSet = root.appendingPathComponent("Fixtures/trigger_set").path
+
+    func json(_ run: Run) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], "\(run.stdout)\(run.stderr)")
+    }
+
+    @Test func v3TrainsReleasesAndVerifiesBlackBoxThenWhiteBox() throws {
+        let dir = temporaryDirectory()
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let config = dir + "/passport.json"
+        try #"{"0": false, "2": false, "4": true, "5": true, "6": true}"#.write(toFile: config, atomically: true, encoding: .utf8)
+        let small = ["--data", Self.cifar, "--limit", "64", "--batch-size", "32"]
+        let v3 = dir + "/v3", plain = dir + "/plain"
+        let trained = try iprtool(["train", "--scheme", "v3", "--passport-config", config, "--trigger-set", Self.triggerSet,
+                                   "--trigger-batch", "8", "--epochs", "1", "--sign-loss", "1", "--seed", "1", "--out", v3, "--quiet"] + small)
+        #expect(trained.status == 0, "\(trained.stderr)")
+        let history = try String(contentsOfFile: v3 + "/history.csv", encoding: .utf8)
+        #expect(history.hasPrefix("epoch,") && history.split(separator: "\n")[0].hasSuffix(",trigger_acc"))
+        let plainRun = try iprtool(["train", "--epochs", "1", "--seed", "2", "--out", plain, "--quiet"] + small)
+        #expect(plainRun.status == 0, "\(plainRun.stderr)")
+        let released = dir + "/v3-public.safetensors"
+        #expect(try iprtool(["release", "--checkpoint", v3 + "/last.safetensors", "--out", released]).status == 0)
+
+        // Black-box only, on the released file: one epoch has not taught the triggers yet.
+        let blackbox = try iprtool(["verify", "--checkpoint", released, "--trigger-set", Self.triggerSet, "--json"])
+        #expect(blackbox.status == 1)
+        let bb = try json(blackbox)
+        let trigger = try #require(bb["trigger"] as? [String: Any])
+        #expect(bb["verdict"] as? String == "not-verified" && bb["whitebox"] == nil && bb["signature"] == nil)
+        #expect(trigger["total"] as? Int == 100 && trigger["classes"] as? Int == 10)
+        let matched = try #require(trigger["matched"] as? Int)
+        #expect(trigger["accuracy"] as? Double == Double(matched) / 100)
+        #expect((trigger["pValue"] as? Double).map { Swift.abs($0 - binomialTailReference(matched)) < 1e-9 * max($0, 1e-300) } == true)
+        #expect(((bb["blackbox"] as? [String: Any])?["reasons"] as? [String])?.first?.hasPrefix("FAIL: trigger accuracy") == true)
+
+        // Both stages: white-box passes, black-box fails, so the claim as a whole does not.
+        let both = try iprtool(["verify", "--checkpoint", released, "--passport", v3 + "/passport.safetensors",
+                                "--trigger-set", Self.triggerSet, "--null-models", plain + "/last.safetensors",
+                                "--max-accuracy-drop", "1", "--null-samples", "199", "--forged-samples", "1", "--json"] + small)
+        #expect(both.status == 1)
+        let report = try json(both)
+        #expect((report["whitebox"] as? [String: Any])?["verdict"] as? String == "verified", "\(report["whitebox"] ?? "")")
+        #expect((report["blackbox"] as? [String: Any])?["verdict"] as? String == "not-verified")
+        #expect(report["verdict"] as? String == "not-verified")
+        #expect(report["scheme"] as? String == "v3" && report["signature"] != nil)
+        #expect(((report["trigger"] as? [String: Any])?["nullAccuracies"] as? [Double])?.count == 1)
+        let text = try iprtool(["verify", "--checkpoint", released, "--passport", v3 + "/passport.safetensors",
+                                "--trigger-set", Self.triggerSet, "--max-accuracy-drop", "1", "--null-samples", "19",
+                                "--forged-samples", "0"] + small)
+        let stages = text.stdout.split(separator: "\n").filter { !$0.hasPrefix(" ") }
+        #expect(stages.count == 3 && stages[0].hasPrefix("black-box stage") && stages[1].hasPrefix("white-box stage")
+                && stages[2] == "verdict: not-verified (black-box and white-box)", "\(text.stdout)")
+
+        // The plain backdoor watermark trains too, and any checkpoint can be checked black-box.
+        let backdoor = try iprtool(["train", "--scheme", "backdoor", "--trigger-set", Self.triggerSet, "--epochs", "1",
+                                    "--out", dir + "/backdoor", "--quiet"] + small)
+        #expect(backdoor.status == 0, "\(backdoor.stderr)")
+        let plainCheck = try iprtool(["verify", "--checkpoint", dir + "/backdoor/last.safetensors", "--trigger-set", Self.triggerSet])
+        #expect(plainCheck.status == 1 && plainCheck.stdout.hasPrefix("verdict: not-verified (trigger set "), "\(plainCheck.stdout)")
+    }
+
+    @Test func watermarkInputErrorsNameTheFile() throws {
+        let dir = temporaryDirectory()
+        try FileManager.default.createDirectory(atPath: dir + "/pics", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let small = ["--data", Self.cifar, "--limit", "32", "--batch-size", "32", "--epochs", "1", "--quiet"]
+        #expect(try iprtool(["train", "--out", dir + "/alex"] + small).status == 0)
+        #expect(try iprtool(["train", "--model", "resnet9", "--out", dir + "/resnet"] + small).status == 0)
+        let suspect = dir + "/alex/last.safetensors"
+
+        let neither = try iprtool(["verify", "--checkpoint", suspect])
+        #expect(neither.status == 64 && neither.stderr.contains("--passport FILE (white-box), --trigger-set DIR (black-box)"))
+        let otherArch = try iprtool(["verify", "--checkpoint", suspect, "--trigger-set", Self.triggerSet,
+                                     "--null-models", dir + "/resnet/last.safetensors"])
+        #expect(otherArch.status != 0 && otherArch.stderr.contains("null model \(dir)/resnet/last.safetensors is resnet9")
+                && otherArch.stderr.contains("the suspect \(suspect) is alexnet"))
+        // A trigger set labelled for 100 classes against this 10-class model.
+        let names = try FileManager.default.contentsOfDirectory(atPath: Self.triggerSet + "/pics").sorted().prefix(2)
+        for n in names { try FileManager.default.copyItem(atPath: Self.triggerSet + "/pics/" + n, toPath: dir + "/pics/" + n) }
+        try "3\n77\n".write(toFile: dir + "/labels-cifar.txt", atomically: true, encoding: .utf8)
+        try (0..<100).map { "c\($0)" }.joined(separator: "\n").write(toFile: dir + "/classes.txt", atomically: true, encoding: .utf8)
+        let classes = try iprtool(["verify", "--checkpoint", suspect, "--trigger-set", dir])
+        #expect(classes.status != 0 && classes.stderr.contains("trigger set \(dir) has labels for 100 classes, but \(suspect) has 10"))
+        try FileManager.default.removeItem(atPath: dir + "/classes.txt")
+        let range = try iprtool(["verify", "--checkpoint", suspect, "--trigger-set", dir])
+        #expect(range.status != 0 && range.stderr.contains("labels-cifar.txt:2") && range.stderr.contains("0..<10"))
+        let noTriggers = try iprtool(["train", "--scheme", "v3", "--passport-config", "x.json", "--out", dir + "/v3"] + small)
+        #expect(noTriggers.status == 64 && noTriggers.stderr.contains("--scheme v3 needs --trigger-set DIR"))
+        let stray = try iprtool(["train", "--trigger-set", Self.triggerSet, "--out", dir + "/x"] + small)
+        #expect(stray.status == 64 && stray.stderr.contains("--trigger-set needs --scheme v3 or backdoor"))
+    }
+}
+
+/// P(X ≥ k), X ~ Binomial(100, 0.1), summed directly (the tool computes it in log space).
+func binomialTailReference(_ k: Int) -> Double {
+    func choose(_ n: Int, _ r: Int) -> Double { (0..<r).reduce(1.0) { $0 * Double(n - $1) / Double($1 + 1) } }
+    return (k...100).reduce(0.0) { $0 + choose(100, $1) * pow(0.1, Double($1)) * pow(0.9, Double(100 - $1)) }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import IPRBackdoor
 import IPRData
 import IPRModels
 import IPRPassport
@@ -26,14 +27,7 @@ extension IPRTool {
 
         func run() throws {
             let (model, info, _) = try PassportCheckpoint.load(checkpoint)
-            let testSet = try data.open(.test)
-            guard testSet.classNames.count == info.config.classes else {
-                throw ValidationError("\(checkpoint) has \(info.config.classes) classes but \(data.dataset) has \(testSet.classNames.count)")
-            }
-            let normalize = info.mean.count == 3 && info.std.count == 3 ? Normalize(mean: info.mean, std: info.std) : .imageNet
-            let transform = transforms(dataset: data.dataset, inputSize: info.config.inputSize, normalize: normalize).test
-            let loader = DataLoader(dataset: testSet, batchSize: data.batchSize, transform: transform, workers: data.workers)
-            let result = try Evaluation.run(model, on: LoaderTrainingData(loader: loader, samples: testSet.count))
+            let result = try Evaluation.run(model, on: try data.testBatches(for: info, checkpoint: checkpoint))
             if json {
                 let object: [String: Any] = ["accuracy": result.accuracy, "loss": result.loss, "samples": result.samples,
                                              "checkpoint": checkpoint, "arch": info.arch, "dataset": data.dataset]

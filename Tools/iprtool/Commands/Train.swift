@@ -1,9 +1,18 @@
 import ArgumentParser
 import Foundation
+import IPRBackdoor
 import IPRData
 import IPRModels
 import IPRPassport
 import IPRTensor
+
+/// What `train --scheme` embeds: a passport (V1, V2), a passport and a trigger set (V3), or a trigger
+/// set alone (the backdoor watermark of Adi et al. 2018, the baseline of every comparison).
+enum TrainingScheme: String, CaseIterable, ExpressibleByArgument {
+    case v1, v2, v3, backdoor
+    var passportScheme: Scheme? { Scheme(rawValue: rawValue) }
+    var usesTriggerSet: Bool { self == .v3 || self == .backdoor }
+}
 
 extension IPRTool {
     struct Train: ParsableCommand {
@@ -17,10 +26,17 @@ extension IPRTool {
             With --scheme v1 or v2 the blocks a passport config flags become passport layers (DeepIPR scheme 1 \
             or 2), trained with the sign loss that embeds the signature; OUT/passport.safetensors (mode 0600) \
             then holds the passports and signatures — keep it secret, it proves ownership later (`iprtool verify`).
+            --scheme v3 is v2 with every batch extended by --trigger-batch images of --trigger-set (cycled, \
+            through both paths), so that ownership can also be shown from predictions alone \
+            (`iprtool verify --trigger-set`); --scheme backdoor adds the trigger set to a plain model. \
+            history.csv then logs trigger_acc, the trigger-set accuracy after each epoch.
 
             Example: iprtool train --model alexnet --dataset cifar10 --data Fixtures/cifar10_subset --epochs 20 --out runs/alexnet
             Example: iprtool train --scheme v2 --passport-config Fixtures/passport_configs/alexnet_passport.json \
               --pretrained runs/alexnet/best.safetensors --data Fixtures/cifar10_subset --epochs 20 --out runs/alexnet-v2
+            Example: iprtool train --scheme v3 --passport-config Fixtures/passport_configs/alexnet_passport.json \
+              --trigger-set Fixtures/trigger_set --pretrained runs/alexnet/best.safetensors \
+              --data Fixtures/cifar10_subset --epochs 15 --out runs/alexnet-v3
             """)
 
         @Option(help: "Architecture (see `iprtool models`).")
@@ -55,8 +71,8 @@ extension IPRTool {
         @Option(help: "Output folder.")
         var out: String
 
-        @Option(help: "Passport scheme: v1 (passport needed at inference) or v2 (public + private paths). Default: none, a plain model.")
-        var scheme: Scheme?
+        @Option(help: "What to embed: v1 (passport needed at inference), v2 (public + private paths), v3 (v2 + trigger set) or backdoor (trigger set only). Default: nothing, a plain model.")
+        var scheme: TrainingScheme?
 
         @Option(help: "Passport config (the reference's passport_configs JSON: false / true / signature text per block).")
         var passportConfig: String?
@@ -76,6 +92,12 @@ extension IPRTool {
         @Option(help: "Folder of --key-dataset (default: --data).")
         var keyData: String?
 
+        @Option(help: "Trigger set for --scheme v3 or backdoor: a folder with pics/ and labels-cifar.txt (WatermarkNN's layout; optional classes.txt).")
+        var triggerSet: String?
+
+        @Option(help: "Trigger images appended to every training batch (the reference: 2).")
+        var triggerBatch = 2
+
         @Flag(help: "Continue from OUT/last.safetensors.")
         var resume = false
 
@@ -89,8 +111,11 @@ extension IPRTool {
             }
             guard epochs > 0 else { throw ValidationError("--epochs must be positive, got \(epochs)") }
             guard lr > 0 else { throw ValidationError("--lr must be positive, got \(lr)") }
-            if scheme != nil && passportConfig == nil { throw ValidationError("--scheme needs --passport-config FILE") }
-            if scheme == nil && passportConfig != nil { throw ValidationError("--passport-config needs --scheme v1 or v2") }
+            if scheme?.passportScheme != nil && passportConfig == nil { throw ValidationError("--scheme \(scheme!.rawValue) needs --passport-config FILE") }
+            if scheme?.passportScheme == nil && passportConfig != nil { throw ValidationError("--passport-config needs --scheme v1, v2 or v3") }
+            if scheme?.usesTriggerSet == true && triggerSet == nil { throw ValidationError("--scheme \(scheme!.rawValue) needs --trigger-set DIR") }
+            if scheme?.usesTriggerSet != true && triggerSet != nil { throw ValidationError("--trigger-set needs --scheme v3 or backdoor") }
+            guard triggerBatch > 0 else { throw ValidationError("--trigger-batch must be positive, got \(triggerBatch)") }
             if keyType != .random && pretrained == nil {
                 throw ValidationError("--key-type \(keyType.rawValue) feeds images through the pretrained model: give --pretrained FILE")
             }
@@ -108,16 +133,18 @@ extension IPRTool {
             }
             let classes = trainSet.classNames.count
             let config = ModelConfig(classes: classes, inputSize: inputSize, norm: norm)
-            var extra: [String: String] = [:]
+            let triggers = try triggerSet.map { try TriggerFolder(root: $0) }
+            try triggers?.check(classes: classes, model: "this \(model) run (\(data.dataset))")
+            var extra: [String: String] = triggers == nil ? [:] : ["watermark": "trigger-set", "trigger_batch": String(triggerBatch)]
             let network: any Layer
             var objective: any TrainingObjective = CrossEntropyObjective()
-            if let scheme, let passportConfig {
+            if let scheme = scheme?.passportScheme, let passportConfig {
                 let passports = try PassportConfig.load(path: passportConfig)
                 let (built, factory) = try PassportBlockFactory.makeModel(model, config: config, scheme: scheme, passports: passports,
                                                                           signLossRatio: signLoss, seed: seed)
                 network = built
                 objective = scheme == .v1 ? PassportObjective() : PrivatePassportObjective()
-                extra = try PassportCheckpoint.metadata(scheme: scheme, factory: factory)
+                extra.merge(try PassportCheckpoint.metadata(scheme: scheme, factory: factory)) { _, new in new }
                 if resume, let last = try? Checkpoint.read(out + "/last.safetensors").info.extra["passport_sha256"] {
                     extra["passport_sha256"] = last
                 }
@@ -126,6 +153,7 @@ extension IPRTool {
                 }
                 if !resume {
                     var passport = try Passport.extract(from: network)
+                    passport.scheme = scheme
                     let texts = try factory.signatureTexts()
                     for i in passport.layers.indices { passport.layers[i].text = texts[passport.layers[i].path] }
                     passport.metadata["config"] = passportConfig
@@ -149,6 +177,9 @@ extension IPRTool {
             let (trainTransform, testTransform) = transforms(dataset: data.dataset, inputSize: inputSize, normalize: normalize)
             let trainLoader = DataLoader(dataset: trainSet, batchSize: data.batchSize, shuffle: true, seed: seed,
                                          transform: trainTransform, workers: data.workers)
+            let trainData = try triggers?.mixed(into: trainLoader, perBatch: triggerBatch, inputSize: inputSize, normalize: normalize, seed: seed)
+                ?? LoaderTrainingData(loader: trainLoader, samples: trainSet.count)
+            let monitors = triggers.map { [(name: "trigger", data: $0.batches(inputSize: inputSize, normalize: normalize) as any TrainingData)] } ?? []
             let testData = testSet.map {
                 LoaderTrainingData(loader: DataLoader(dataset: $0, batchSize: data.batchSize, transform: testTransform,
                                                       workers: data.workers), samples: $0.count)
@@ -164,7 +195,7 @@ extension IPRTool {
                                       extra: extra)
             progress.line("training \(model) (\(network.trainableParameters().reduce(0) { $0 + $1.count }) parameters) on \(data.dataset): \(trainSet.count) train / \(testSet?.count ?? 0) test images, \(classes) classes, \(epochs) epochs → \(out)")
             let trainer = Trainer(model: network, info: info, options: options, objective: objective, progress: progress)
-            let outcome = try trainer.fit(train: LoaderTrainingData(loader: trainLoader, samples: trainSet.count), test: testData)
+            let outcome = try trainer.fit(train: trainData, test: testData, monitors: monitors)
             if case .interrupted = outcome { throw ExitCode(130) }
             progress.line("done in \(elapsed(since: start)); best test accuracy \(String(format: "%.1f%%", 100 * trainer.info.bestAccuracy)); checkpoints in \(out)")
         }
@@ -199,4 +230,3 @@ extension IPRTool.Train {
 
 extension KeyType: ExpressibleByArgument {}
 extension NormKind: ExpressibleByArgument {}
-extension Scheme: ExpressibleByArgument {}

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import IPRBackdoor
 import IPRData
 import IPRModels
 import IPRPassport
@@ -8,24 +9,44 @@ import IPRTensor
 extension IPRTool {
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check an ownership claim: a suspect model plus a claimed passport → evidence and a verdict.",
+            abstract: "Check an ownership claim: a suspect model plus a claimed passport and/or a trigger set → evidence and a verdict.",
             discussion: """
-            Installs the claimed passport in the suspect model's passport layers and reports: accuracy with \
-            the passport (the private path for V2), the model's own accuracy (public path for V2, its stored \
-            passport for V1), per-layer and total signature detection, the decoded signature text, and how the \
-            detection compares with random passports through the same model (the honest null: trained weights \
-            push γ toward the signature even for random passports, so p = ½ per bit overstates the evidence; \
-            that binomial p-value is shown only for reference). Verdict `verified` needs all three checks.
+            Black-box (--trigger-set DIR, no passport needed, works on any checkpoint with matching classes, \
+            released or plain): the suspect's predictions on the trigger images. Reports the trigger accuracy, \
+            the chance of matching as many triggers at 1/classes each (binomial tail) and, with --null-models \
+            (models trained without the trigger set), their trigger accuracies and the empirical p-value. \
+            Verified when the accuracy reaches --min-trigger-accuracy, the chance is at most --max-trigger-p \
+            and the accuracy is above every null model.
 
+            White-box (--passport FILE, --data): installs the claimed passport in the suspect's passport layers \
+            and reports accuracy with it (the private path for V2/V3, its batch-norm statistics re-estimated on \
+            the verification images for every passport tried, so a released or fine-tuned copy verifies as \
+            the training checkpoint does), the model's own accuracy (public path for V2/V3, its stored passport \
+            for V1), per-layer and total signature detection, the decoded text, and detection under \
+            --null-samples random passports through the same model (the honest null: trained weights push γ \
+            toward the signature even for random passports; the p = ½ binomial is shown for reference only). \
+            Verified when detection ≥ --min-detection, beats the random passports at p ≤ --max-null-p, and \
+            accuracy is within --max-accuracy-drop of the model's own.
+
+            With both, the black-box stage runs first; the verdict is `verified` only if both stages are. Exit \
+            status 0 when verified, 1 when not.
+
+            Example: iprtool verify --checkpoint suspect.safetensors --trigger-set Fixtures/trigger_set
             Example: iprtool verify --checkpoint suspect.safetensors --passport runs/alexnet-v2/passport.safetensors \\
               --dataset cifar10 --data Fixtures/cifar10_subset --json
             """)
 
-        @Option(help: "The suspect model (a checkpoint with passport layers).")
+        @Option(help: "The suspect model (any checkpoint: trained, released or converted).")
         var checkpoint: String
 
-        @Option(help: "The claimed passport file (written by `iprtool train --scheme …`).")
-        var passport: String
+        @Option(help: "The claimed passport file (written by `iprtool train --scheme v1|v2|v3`): white-box verification.")
+        var passport: String?
+
+        @Option(help: "Trigger set (pics/ + labels-cifar.txt) the model was watermarked with: black-box verification.")
+        var triggerSet: String?
+
+        @Option(parsing: .upToNextOption, help: "Checkpoints trained without the trigger set, of the suspect's architecture: their trigger accuracies are the empirical null.")
+        var nullModels: [String] = []
 
         @OptionGroup var data: DataArguments
 
@@ -35,14 +56,20 @@ extension IPRTool {
         @Option(help: "Largest accepted drop from the model's own accuracy (absolute, 0…1).")
         var maxAccuracyDrop: Double = 0.10
 
-        @Option(help: "Random passports drawn for the null distribution of detection.")
-        var nullSamples = 19
+        @Option(help: "Random passports drawn for the null distribution of detection (no data pass each; 999 resolves p = 0.001).")
+        var nullSamples = 999
 
-        @Option(help: "Random passports whose accuracy is also measured (one test-set pass each): what a forger would get.")
+        @Option(help: "Random passports whose accuracy is also measured (one or two test-set passes each): what a forger would get.")
         var forgedSamples = 5
 
         @Option(help: "Largest accepted p-value of detection against the random passports.")
         var maxNullP: Double = 0.05
+
+        @Option(help: "Minimum trigger-set accuracy for a black-box verdict (0…1).")
+        var minTriggerAccuracy: Double = 0.5
+
+        @Option(help: "Largest accepted chance probability of the trigger matches (binomial tail at 1/classes).")
+        var maxTriggerP: Double = 1e-6
 
         @Option(help: "Seed for the random passports.")
         var seed: UInt64 = 0
@@ -51,83 +78,123 @@ extension IPRTool {
         var json = false
 
         func validate() throws {
-            try data.validateNames()
-            guard (0...1).contains(minDetection), (0...1).contains(maxAccuracyDrop), (0...1).contains(maxNullP) else {
-                throw ValidationError("--min-detection, --max-accuracy-drop and --max-null-p are fractions in 0…1")
+            guard passport != nil || triggerSet != nil else {
+                throw ValidationError("give --passport FILE (white-box), --trigger-set DIR (black-box), or both")
+            }
+            if passport != nil { try data.validateNames() }
+            if triggerSet == nil && !nullModels.isEmpty { throw ValidationError("--null-models needs --trigger-set") }
+            for (name, v) in [("--min-detection", minDetection), ("--max-accuracy-drop", maxAccuracyDrop), ("--max-null-p", maxNullP),
+                              ("--min-trigger-accuracy", minTriggerAccuracy), ("--max-trigger-p", maxTriggerP)] {
+                guard (0...1).contains(v) else { throw ValidationError("\(name) is a fraction in 0…1, got \(v)") }
             }
             guard nullSamples >= 0, forgedSamples >= 0 else { throw ValidationError("--null-samples and --forged-samples must be ≥ 0") }
         }
 
         func run() throws {
             let (model, info, scheme) = try PassportCheckpoint.load(checkpoint)
-            guard scheme != nil else { throw ValidationError("\(checkpoint) has no passport layers: nothing to verify") }
-            let claimed = try Passport.read(passport)
-            let testSet = try data.open(.test)
-            let normalize = info.mean.count == 3 && info.std.count == 3 ? Normalize(mean: info.mean, std: info.std) : .imageNet
-            let transform = transforms(dataset: data.dataset, inputSize: info.config.inputSize, normalize: normalize).test
-            let loader = DataLoader(dataset: testSet, batchSize: data.batchSize, transform: transform, workers: data.workers)
+            let blackbox = try triggerSet.map { try verifyBlackBox(model, info, triggerSet: $0) }
+            let whitebox = try passport.map { path -> (VerificationReport, fingerprint: String) in
+                guard scheme != nil else { throw ValidationError("\(checkpoint) has no passport layers: nothing to verify with --passport") }
+                return (try verifyWhiteBox(model, info, passport: path), try Passport.fingerprint(ofFile: path))
+            }
+            let verified = [blackbox?.verdict, whitebox?.0.verdict].compactMap { $0 }.allSatisfy { $0 == "verified" }
+            if json {
+                var object: [String: Any] = [:]
+                if let (report, fingerprint) = whitebox {
+                    object = try jsonObject(report)
+                    object["passportSha256"] = fingerprint
+                    object["checkpointPassportSha256"] = info.extra["passport_sha256"] ?? NSNull()
+                    if blackbox != nil { object["whitebox"] = object }
+                }
+                if let blackbox {
+                    object["trigger"] = try jsonObject(blackbox.trigger)
+                    object["blackbox"] = try jsonObject(blackbox)
+                }
+                object["verdict"] = verified ? "verified" : "not-verified"
+                object["checkpoint"] = checkpoint
+                say(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+            } else {
+                if let blackbox { printBlackBox(blackbox, staged: whitebox != nil) }
+                if let (report, fingerprint) = whitebox {
+                    printWhiteBox(report, fingerprint: fingerprint, trainedWith: info.extra["passport_sha256"], staged: blackbox != nil)
+                }
+                if blackbox != nil && whitebox != nil { say("verdict: \(verified ? "verified" : "not-verified") (black-box and white-box)") }
+            }
+            if !verified { throw ExitCode(1) }
+        }
+
+        /// The suspect's and the null models' predictions on the trigger set.
+        func verifyBlackBox(_ model: any Layer, _ info: CheckpointInfo, triggerSet: String) throws -> BlackBoxReport {
+            let triggers = try TriggerFolder(root: triggerSet)
+            try triggers.check(classes: info.config.classes, model: checkpoint)
+            let nulls = try nullModels.map { path -> any LabelOracle in
+                let (null, nullInfo, _) = try PassportCheckpoint.load(path)
+                guard nullInfo.arch == info.arch, nullInfo.config.classes == info.config.classes,
+                      nullInfo.config.inputSize == info.config.inputSize else {
+                    throw IPRBackdoorError(.nullModelMismatch, "null model \(path) is \(nullInfo.arch) (\(nullInfo.config.classes) classes, \(nullInfo.config.inputSize) px); the suspect \(checkpoint) is \(info.arch) (\(info.config.classes) classes, \(info.config.inputSize) px)")
+                }
+                return ModelOracle(null)
+            }
+            var thresholds = TriggerThresholds()
+            thresholds.minAccuracy = minTriggerAccuracy
+            thresholds.maxPValue = maxTriggerP
+            return try BlackBoxVerifier.verify(ModelOracle(model), triggers: triggers.batches(inputSize: info.config.inputSize, normalize: info.normalize),
+                                               classes: info.config.classes, triggerSet: triggerSet, nullModels: nulls, thresholds: thresholds)
+        }
+
+        func verifyWhiteBox(_ model: any Layer, _ info: CheckpointInfo, passport path: String) throws -> VerificationReport {
+            let claimed = try Passport.read(path)
             var thresholds = VerificationThresholds()
             thresholds.minDetection = minDetection
             thresholds.maxAccuracyDrop = maxAccuracyDrop
             thresholds.maxNullPValue = maxNullP
             thresholds.nullSamples = nullSamples
             thresholds.forgedAccuracySamples = forgedSamples
-            let report = try Verifier.verify(model: model, passport: claimed,
-                                             data: LoaderTrainingData(loader: loader, samples: testSet.count),
-                                             thresholds: thresholds, seed: seed)
-            let fingerprint = try Passport.fingerprint(ofFile: passport)
-            let trainedWith = info.extra["passport_sha256"]
-            if json {
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys]
-                encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-                var object = try JSONSerialization.jsonObject(with: encoder.encode(report)) as? [String: Any] ?? [:]
-                object["passportSha256"] = fingerprint
-                object["checkpointPassportSha256"] = trainedWith ?? NSNull()
-                say(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
-            } else {
-                say("verdict: \(report.verdict) (\(report.scheme), \(report.samples) test images)")
-                say(String(format: "  accuracy with the claimed passport %.1f%%, model's own %.1f%%", 100 * report.accuracy, 100 * report.referenceAccuracy))
-                say(String(format: "  signature: %d/%d bits (%.1f%%), text \"%@\"", report.signature.matched, report.signature.bits,
-                           100 * report.signature.detection, report.signature.text))
-                say(String(format: "  random passports (%d): detection mean %.3f, max %.3f → p = %.3f (binomial p = ½ per bit, for reference: %.2g)",
-                           report.signature.nullSamples, report.signature.nullMean, report.signature.nullMax,
-                           report.signature.nullPValue, report.signature.pValue))
-                if !report.forgedAccuracies.isEmpty {
-                    say(String(format: "  accuracy with %d random passports: mean %.1f%%, max %.1f%%", report.forgedAccuracies.count,
-                               100 * report.forgedAccuracies.reduce(0, +) / Double(report.forgedAccuracies.count),
-                               100 * (report.forgedAccuracies.max() ?? 0)))
-                }
-                for l in report.layers {
-                    say(String(format: "  %@: %d/%d bits%@", l.path, l.matched, l.bits, l.text.map { ", text \"\($0)\"" } ?? ""))
-                }
-                for r in report.reasons { say("  " + r) }
-                let match = trainedWith.map { $0 == fingerprint ? "is the one this checkpoint was trained with" : "is NOT the one this checkpoint was trained with (\($0.prefix(12))…)" }
-                    ?? "(the checkpoint records no passport fingerprint)"
-                say("  passport sha256 \(fingerprint.prefix(12))… \(match)")
+            return try Verifier.verify(model: model, passport: claimed, data: try data.testBatches(for: info, checkpoint: checkpoint),
+                                       thresholds: thresholds, seed: seed)
+        }
+
+        func printBlackBox(_ r: BlackBoxReport, staged: Bool) {
+            let t = r.trigger
+            say("\(staged ? "black-box stage" : "verdict"): \(r.verdict) (trigger set \(r.triggerSet), \(t.total) images, \(t.classes) classes)")
+            say(String(format: "  trigger accuracy %.1f%% (%d/%d), chance %.1f%%: p = %.3g", 100 * t.accuracy, t.matched, t.total,
+                       100 / Double(t.classes), t.pValue))
+            if !t.nullAccuracies.isEmpty {
+                say("  null models (\(t.nullAccuracies.count)): " + t.nullAccuracies.map { String(format: "%.1f%%", 100 * $0) }.joined(separator: ", ")
+                    + String(format: " → empirical p = %.3g", t.nullPValue ?? 1))
             }
-            if report.verdict != "verified" { throw ExitCode(1) }
+            for reason in r.reasons { say("  " + reason) }
+        }
+
+        func printWhiteBox(_ report: VerificationReport, fingerprint: String, trainedWith: String?, staged: Bool) {
+            say("\(staged ? "white-box stage" : "verdict"): \(report.verdict) (\(report.scheme), \(report.samples) test images)")
+            say(String(format: "  accuracy with the claimed passport %.1f%%, model's own %.1f%%", 100 * report.accuracy, 100 * report.referenceAccuracy))
+            if let statistics = report.privateStatistics { say("  private-path statistics " + statistics) }
+            say(String(format: "  signature: %d/%d bits (%.1f%%), text \"%@\"", report.signature.matched, report.signature.bits,
+                       100 * report.signature.detection, report.signature.text))
+            say(String(format: "  random passports (%d): detection mean %.3f ± %.3f, max %.3f → p = %.4g, z = %.1f (binomial p = ½ per bit, for reference: %.2g)",
+                       report.signature.nullSamples, report.signature.nullMean, report.signature.nullStd, report.signature.nullMax,
+                       report.signature.nullPValue, report.signature.zScore, report.signature.pValue))
+            if !report.forgedAccuracies.isEmpty {
+                say(String(format: "  accuracy with %d random passports: mean %.1f%%, max %.1f%%", report.forgedAccuracies.count,
+                           100 * report.forgedAccuracies.reduce(0, +) / Double(report.forgedAccuracies.count),
+                           100 * (report.forgedAccuracies.max() ?? 0)))
+            }
+            for l in report.layers {
+                say(String(format: "  %@: %d/%d bits%@", l.path, l.matched, l.bits, l.text.map { ", text \"\($0)\"" } ?? ""))
+            }
+            for r in report.reasons { say("  " + r) }
+            let match = trainedWith.map { $0 == fingerprint ? "is the one this checkpoint was trained with" : "is NOT the one this checkpoint was trained with (\($0.prefix(12))…)" }
+                ?? "(the checkpoint records no passport fingerprint)"
+            say("  passport sha256 \(fingerprint.prefix(12))… \(match)")
         }
     }
+}
 
-    struct Release: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Write the deployable V2 model: public path only, no private passport or signature.",
-            discussion: """
-            The released file has every weight and the learned public scale/bias, and none of key_private, \
-            skey_private, the signature bits or the private-path statistics; `iprtool evaluate` runs it as is.
-            Example: iprtool release --checkpoint runs/alexnet-v2/best.safetensors --out alexnet-public.safetensors
-            """)
-
-        @Option(help: "A V2 checkpoint.")
-        var checkpoint: String
-
-        @Option(help: "Where to write the released model.")
-        var out: String
-
-        func run() throws {
-            try PassportCheckpoint.release(checkpoint, to: out)
-            say("released \(checkpoint) → \(out) (no private passport, no signature)")
-        }
-    }
+/// A report as a JSON object, non-finite numbers as strings ("inf", "nan") as JSON has none.
+func jsonObject<T: Encodable>(_ value: T) throws -> [String: Any] {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+    return try JSONSerialization.jsonObject(with: encoder.encode(value)) as? [String: Any] ?? [:]
 }

@@ -1,19 +1,9 @@
 import ArgumentParser
 import Foundation
+import IPRBackdoor
 import IPRData
 import IPRModels
 import IPRTensor
-
-/// An IPRData loader seen as the trainer's `TrainingData`.
-struct LoaderTrainingData: TrainingData {
-    let loader: any BatchSource
-    let samples: Int
-    var batchesPerEpoch: Int { loader.batchCount }
-    var samplesPerEpoch: Int { samples }
-    func forEachBatch(epoch: Int, _ body: (Tensor, [Int]) throws -> Void) throws {
-        try loader.forEachBatch(epoch: epoch) { try body($0.images, $0.labels) }
-    }
-}
 
 /// The transforms the reference uses for each kind of dataset (SPEC.md §5).
 func transforms(dataset: String, inputSize: Int, normalize: Normalize) -> (train: SampleTransform, test: SampleTransform) {
@@ -29,6 +19,11 @@ func transforms(dataset: String, inputSize: Int, normalize: Normalize) -> (train
         let plain = SampleTransform([], normalize: normalize)
         return (plain, plain)
     }
+}
+
+extension CheckpointInfo {
+    /// The input normalisation the checkpoint was trained with (ImageNet's when it records none).
+    var normalize: Normalize { mean.count == 3 && std.count == 3 ? Normalize(mean: mean, std: std) : .imageNet }
 }
 
 /// Options every command that reads a dataset shares.
@@ -60,6 +55,18 @@ struct DataArguments: ParsableArguments {
         let full = try Datasets.make(dataset, DatasetOptions(root: root, split: split, channels: channels,
                                                              padTo: padTo ?? (isGray ? 32 : nil)))
         return try limit.map { try Subset(full, limit: $0) } ?? full
+    }
+
+    /// The test split as evaluation batches, transformed as a model with `info` expects; checks
+    /// that the classes agree.
+    func testBatches(for info: CheckpointInfo, checkpoint: String) throws -> LoaderTrainingData {
+        let testSet = try open(.test)
+        guard testSet.classNames.count == info.config.classes else {
+            throw ValidationError("\(checkpoint) has \(info.config.classes) classes but \(dataset) has \(testSet.classNames.count)")
+        }
+        let transform = transforms(dataset: dataset, inputSize: info.config.inputSize, normalize: info.normalize).test
+        let loader = DataLoader(dataset: testSet, batchSize: batchSize, transform: transform, workers: workers)
+        return LoaderTrainingData(loader: loader, samples: testSet.count)
     }
 
     func validateNames() throws {
