@@ -1,11 +1,15 @@
 """Side-by-side accuracy run of the REFERENCE DeepIPR PyTorch code (github.com/kamwoh/DeepIPR) on the same small
-CIFAR-10 subset the Swift engine uses, for baseline (AlexNetNormal), V1 (AlexNetPassport) and V2
-(AlexNetPassportPrivate). None of the reference code lives in this repository: it is imported at run time from
+CIFAR-10 subset the Swift engine uses, for baseline (AlexNetNormal), V1 (AlexNetPassport), V2
+(AlexNetPassportPrivate) and V3 (AlexNetPassportPrivate trained with the trigger set, `train_v23.py
+--train-backdoor`). None of the reference code lives in this repository: it is imported at run time from
 --reference (a checkout of kamwoh/DeepIPR), and its training steps are the reference's own
 `experiments.trainer.Trainer.train` / `experiments.trainer_private.TrainerPrivate.train`.
 
     .venv/bin/python Tools/reference/deepipr_side_by_side.py --reference /tmp/deepipr \
         --data Fixtures/cifar10_subset --seed 1
+    # V3 and trigger-set accuracy for every model (needs Pillow):
+    .venv/bin/python Tools/reference/deepipr_side_by_side.py --reference /tmp/deepipr \
+        --models baseline,v2,v3 --trigger-set Fixtures/trigger_set --seed 1
 
 Recipe: batch 64 (drop_last, as the reference's loader), SGD lr 0.01 momentum 0.9 weight decay 1e-4 (the
 reference's optimizer), MultiStepLR gamma 0.1 at 50 % / 75 % of the epochs (the reference's lr_configs/default.json
@@ -13,6 +17,14 @@ is 200 epochs with steps 100/150). Baseline 15 epochs from scratch; V1 and V2 6 
 baseline's final weights by copying every tensor whose name and shape match (conv weights, BN running stats,
 non-passport BN affine, classifier). Passport config passport_configs/alexnet_passport.json (layers 4, 5, 6),
 key type random, sign loss 0.1, norm bn. One JSON object per model on stdout; progress on stderr.
+
+V3 is warm-started like V2 (--v3-epochs, default --passport-epochs) and is V2's recipe plus the reference's
+trigger loader: `dataset.prepare_wm` gives DataLoader(batch_size=2, shuffle=True, drop_last=True) over images that
+went through CenterCrop(32) (no resize), ToTensor and the ImageNet Normalize only, no augmentation; and
+`TrainerPrivate.train` concatenates one such batch to every training batch, for both the public (ind=0) and the
+private (ind=1) forward, restarting the trigger iterator at each epoch. --trigger-batch changes that 2. Trigger
+accuracy is measured as the reference's `TrainerPrivate.test(wm_data)` does it (eval mode, both paths), but over
+all 100 triggers whatever --trigger-batch is (the reference's drop_last loader would skip the remainder).
 
 torchvision is not needed: the models import `torchvision.models.alexnet` only for ImageNet-pretrained weights,
 so a stub module is put into sys.modules before the reference modules are imported.
@@ -45,6 +57,28 @@ def install_torchvision_stub():
     tv.models = tvm
     sys.modules.setdefault("torchvision", tv)
     sys.modules.setdefault("torchvision.models", tvm)
+
+
+def read_trigger_set(root):
+    """Trigger images as the reference's WMDataset + prepare_wm see them: PIL decode (by content: two of the
+    files are PNGs named .jpg) and convert('RGB'), torchvision CenterCrop(32) offsets, /255, ImageNet normalise.
+    Labels: line i of labels-cifar.txt goes with the i-th file in lexicographic name order (1, 10, 100, 11, ...),
+    the WatermarkNN pairing. The reference pairs by unsorted os.listdir() order, which depends on the
+    filesystem; sorting is the pairing it was meant to have."""
+    from PIL import Image
+
+    names = sorted(os.listdir(os.path.join(root, "pics")))
+    labels = np.loadtxt(os.path.join(root, "labels-cifar.txt")).astype(np.int64)
+    assert len(names) == len(labels), (len(names), len(labels))
+    images = np.empty((len(names), 3, 32, 32), dtype=np.float32)
+    for i, name in enumerate(names):
+        with open(os.path.join(root, "pics", name), "rb") as f:
+            img = Image.open(f).convert("RGB")
+        w, h = img.size
+        top, left = int(round((h - 32) / 2.0)), int(round((w - 32) / 2.0))  # torchvision center_crop
+        crop = np.asarray(img.crop((left, top, left + 32, top + 32)), dtype=np.uint8)
+        images[i] = crop.transpose(2, 0, 1).astype(np.float32) / 255.0
+    return torch.from_numpy(normalize(images)), torch.from_numpy(labels)
 
 
 def read_cifar(path):
@@ -118,17 +152,20 @@ def copy_matching(dst, src):
     return copied, skipped
 
 
-def run_epochs(trainer, loader, epochs, opt, tag, eval_fn):
+def run_epochs(trainer, loader, epochs, opt, tag, eval_fn, wm_loader=None, trigger_fn=None):
     hist = []
     for ep in range(1, epochs + 1):
         lr = opt.param_groups[0]["lr"]
         with contextlib.redirect_stdout(sys.stderr):
-            m = trainer.train(ep, loader)
-        acc = eval_fn()
-        hist.append({"epoch": ep, "lr": lr, "train_loss": round(m["loss"], 4),
-                     "sign_loss": round(float(m["sign_loss"]), 4), "sign_acc_train": round(m["sign_acc"], 4),
-                     "test_acc": acc})
-        print(f"[{tag}] epoch {ep}/{epochs} lr {lr:g} loss {m['loss']:.4f} test {acc}", file=sys.stderr)
+            m = trainer.train(ep, loader, wm_loader)
+        row = {"epoch": ep, "lr": lr, "train_loss": round(m["loss"], 4),
+               "sign_loss": round(float(m["sign_loss"]), 4), "sign_acc_train": round(m["sign_acc"], 4),
+               "test_acc": eval_fn()}
+        if trigger_fn is not None:  # the reference evaluates the wm set after every V3 epoch too
+            row["trigger_acc"] = trigger_fn()
+        hist.append(row)
+        print(f"[{tag}] epoch {ep}/{epochs} lr {lr:g} loss {m['loss']:.4f} test {row['test_acc']}"
+              + (f" trigger {row['trigger_acc']}" if trigger_fn is not None else ""), file=sys.stderr)
     return hist
 
 
@@ -139,12 +176,22 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--baseline-epochs", type=int, default=15)
     ap.add_argument("--passport-epochs", type=int, default=6)
+    ap.add_argument("--v3-epochs", type=int, default=None, help="default: --passport-epochs")
+    ap.add_argument("--trigger-set", default=None,
+                    help="trigger set folder (pics/ + labels-cifar.txt); needed for v3, and adds trigger "
+                         "accuracy to every model's row")
+    ap.add_argument("--trigger-batch", type=int, default=2, help="triggers per training batch (prepare_wm: 2)")
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--lr", type=float, default=0.01)
     ap.add_argument("--random-passports", type=int, default=10)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--models", default="baseline,v1,v2")
+    ap.add_argument("--models", default="baseline,v1,v2", help="comma list of baseline, v1, v2, v3")
     args = ap.parse_args()
+    wanted = args.models.split(",")
+    if "v3" in wanted and not args.trigger_set:
+        ap.error("v3 needs --trigger-set")
+    if args.v3_epochs is None:
+        args.v3_epochs = args.passport_epochs
 
     torch.set_num_threads(args.threads)
     install_torchvision_stub()
@@ -172,6 +219,17 @@ def main():
     te_y = torch.from_numpy(te_y)
     loader = TrainLoader(tr_x, tr_y, args.batch_size, rng)
     dev = torch.device("cpu")
+    if args.trigger_set:
+        wm_x, wm_y = read_trigger_set(args.trigger_set)
+
+    def trigger_accs(model, both_paths=False):
+        """Eval-mode accuracy on all triggers, per path (ind=0 public, ind=1 private) for the private models;
+        {} without a trigger set, so that every row can take **trigger_accs(...)."""
+        if not args.trigger_set:
+            return {}
+        if not both_paths:
+            return {"trigger_acc": evaluate(model, wm_x, wm_y)}
+        return {f"trigger_acc_{p}": evaluate(model, wm_x, wm_y, ind=i) for i, p in enumerate(("public", "private"))}
 
     pconf = json.load(open(os.path.join(ref, "passport_configs", "alexnet_passport.json")))
     pkw = construct_passport_kwargs_from_dict({"passport_config": pconf, "norm_type": "bn",
@@ -184,7 +242,6 @@ def main():
 
     common = {"engine": "torch-reference-deepipr", "seed": args.seed, "train": len(tr_y), "test": len(te_y),
               "batch": args.batch_size, "threads": args.threads, "torch": torch.__version__}
-    wanted = args.models.split(",")
 
     # ---------------- baseline ----------------
     t0 = time.time()
@@ -194,7 +251,7 @@ def main():
                       lambda: evaluate(base, te_x, te_y))
     print(json.dumps({**common, "model": "baseline", "epochs": args.baseline_epochs, "milestones": ms,
                       "test_acc": hist[-1]["test_acc"], "best_test_acc": max(h["test_acc"] for h in hist),
-                      "seconds": round(time.time() - t0, 1), "history": hist}), flush=True)
+                      **trigger_accs(base), "seconds": round(time.time() - t0, 1), "history": hist}), flush=True)
 
     def random_passport_accs(model, blocks, set_fn, **kw):
         saved = [set_fn(b, None) for b in blocks]
@@ -226,7 +283,7 @@ def main():
         accs = random_passport_accs(v1, blocks, lambda b, _: (b.key.clone(), b.skey.clone()))
         assert evaluate(v1, te_x, te_y) == real
         print(json.dumps({**common, "model": "v1", "epochs": args.passport_epochs, "milestones": ms,
-                          "test_acc": real, "sign_detection": float(np.mean(det)),
+                          "test_acc": real, **trigger_accs(v1), "sign_detection": float(np.mean(det)),
                           "diagnostics": {"test_acc_bn_batch_stats": evaluate(v1, te_x, te_y, batch_stats=True)},
                           "sign_detection_per_layer": det,
                           "random_passport_acc_mean": float(np.mean(accs)),
@@ -234,36 +291,49 @@ def main():
                           "warm_start_skipped": skipped, "seconds": round(time.time() - t0, 1),
                           "history": hist}), flush=True)
 
-    # ---------------- V2 ----------------
-    if "v2" in wanted:
+    # ---------------- V2 / V3 ----------------
+    def run_private(tag, epochs, wm_loader=None):
+        """V2, or V3 when wm_loader is given: the same warm start, trainer and report; V3 only adds the
+        trigger batches to training and the trigger accuracy to each epoch's history."""
         t0 = time.time()
-        v2 = AlexNetPassportPrivate(3, 10, pkw)
-        copied, skipped = copy_matching(v2, base)
-        opt, sch, ms = make_opt(v2, args.passport_epochs)
-        hist = run_epochs(TrainerPrivate(v2, opt, sch, dev), loader, args.passport_epochs, opt, "v2",
-                          lambda: [evaluate(v2, te_x, te_y, ind=0), evaluate(v2, te_x, te_y, ind=1)])
-        blocks = [m for m in v2.modules() if isinstance(m, PassportPrivateBlock)]
+        model = AlexNetPassportPrivate(3, 10, pkw)
+        copied, skipped = copy_matching(model, base)
+        opt, sch, ms = make_opt(model, epochs)
+        hist = run_epochs(TrainerPrivate(model, opt, sch, dev), loader, epochs, opt, tag,
+                          lambda: [evaluate(model, te_x, te_y, ind=0), evaluate(model, te_x, te_y, ind=1)],
+                          wm_loader, (lambda: trigger_accs(model, both_paths=True)) if wm_loader else None)
+        blocks = [m for m in model.modules() if isinstance(m, PassportPrivateBlock)]
         with torch.no_grad():
-            v2.eval()
+            model.eval()
             det = [(b.get_scale(ind=1).view(-1).sign() == b.b).float().mean().item() for b in blocks]
-        pub = evaluate(v2, te_x, te_y, ind=0)
-        priv = evaluate(v2, te_x, te_y, ind=1)
-        diag = {"test_acc_public_bn_batch_stats": evaluate(v2, te_x, te_y, batch_stats=True, ind=0),
-                "test_acc_private_bn_batch_stats": evaluate(v2, te_x, te_y, batch_stats=True, ind=1)}
+        pub = evaluate(model, te_x, te_y, ind=0)
+        priv = evaluate(model, te_x, te_y, ind=1)
+        trig = trigger_accs(model, both_paths=True)
+        diag = {"test_acc_public_bn_batch_stats": evaluate(model, te_x, te_y, batch_stats=True, ind=0),
+                "test_acc_private_bn_batch_stats": evaluate(model, te_x, te_y, batch_stats=True, ind=1)}
         with torch.no_grad():
             diag["mean_abs_scale_public"] = [b.scale.abs().mean().item() for b in blocks]
             diag["mean_abs_scale_private"] = [b.get_scale(ind=1).abs().mean().item() for b in blocks]
-        accs = random_passport_accs(v2, blocks,
+        accs = random_passport_accs(model, blocks,
                                     lambda b, _: (b.key_private.clone(), b.skey_private.clone()), ind=1)
-        assert evaluate(v2, te_x, te_y, ind=1) == priv
-        print(json.dumps({**common, "model": "v2", "epochs": args.passport_epochs, "milestones": ms,
-                          "test_acc_public": pub, "test_acc_private": priv,
+        assert evaluate(model, te_x, te_y, ind=1) == priv
+        extra = {"trigger_batch": args.trigger_batch} if wm_loader else {}
+        print(json.dumps({**common, "model": tag, "epochs": epochs, "milestones": ms, **extra,
+                          "test_acc_public": pub, "test_acc_private": priv, **trig,
                           "sign_detection_private": float(np.mean(det)), "sign_detection_per_layer": det,
                           "diagnostics": diag,
                           "random_passport_acc_mean": float(np.mean(accs)),
                           "random_passport_acc_max": float(np.max(accs)), "random_passport_accs": accs,
                           "warm_start_skipped": skipped, "seconds": round(time.time() - t0, 1),
                           "history": hist}), flush=True)
+
+    if "v2" in wanted:
+        run_private("v2", args.passport_epochs)
+    if "v3" in wanted:
+        # prepare_wm's loader semantics; its shuffle draws from torch's global RNG, as the reference's does
+        wm_loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(wm_x, wm_y),
+                                                batch_size=args.trigger_batch, shuffle=True, drop_last=True)
+        run_private("v3", args.v3_epochs, wm_loader)
 
 
 if __name__ == "__main__":
