@@ -11,6 +11,8 @@ let package = Package(
         .library(name: "IPRModels", targets: ["IPRModels"]),
         .library(name: "IPRPassport", targets: ["IPRPassport"]),
         .library(name: "IPRBackdoor", targets: ["IPRBackdoor"]),
+        .library(name: "IPRPlot", targets: ["IPRPlot"]),
+        .library(name: "IPRAttacks", targets: ["IPRAttacks"]),
         .executable(name: "iprtool", targets: ["iprtool"]),
     ],
     dependencies: [
@@ -26,6 +28,7 @@ let package = Package(
         .systemLibrary(name: "CPNG", path: "Modules/CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CJPEG", path: "Modules/CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg-dev"])]),
         .systemLibrary(name: "CZlib", path: "Modules/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CCairo", path: "Modules/CCairo", pkgConfig: "cairo", providers: [.apt(["libcairo2-dev"])]),
 
         // MARK: - Libraries
         // oneDNN convolutions behind a small C API (cached primitives, NCHW in and out). `link "dnnl"`
@@ -43,22 +46,31 @@ let package = Package(
         // Trigger-set watermarks (the backdoor baseline; V3 = the V2 objective + trigger-mixed batches,
         // composed by the caller) and black-box verification from predictions alone.
         .target(name: "IPRBackdoor", dependencies: ["IPRModels", "IPRData"], path: "Modules/IPRBackdoor"),
+        // Line plots to PNG/SVG through cairo (attack sweeps).
+        .target(name: "IPRPlot", dependencies: ["CCairo"], path: "Modules/IPRPlot"),
+        // The attack suite: the Attack protocol, its registry, the built-in attacks, reports.
+        .target(name: "IPRAttacks", dependencies: ["IPRPassport", "IPRBackdoor", "IPRPlot"], path: "Modules/IPRAttacks"),
 
         // MARK: - Tools
         .executableTarget(name: "iprtool", dependencies: [
-            "IPRTensor", "IPRData", "IPRModels", "IPRPassport", "IPRBackdoor",
+            "IPRTensor", "IPRData", "IPRModels", "IPRPassport", "IPRBackdoor", "IPRAttacks",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Tools/iprtool"),
         .executableTarget(name: "iprbench", dependencies: ["IPRTensor", "IPRModels", "IPRData", "IPRPassport"], path: "Tools/bench/Sources"),
 
         // MARK: - Tests
+        // Small models and data that several test targets train on (in no product).
+        .target(name: "IPRTestSupport", dependencies: ["IPRModels", "IPRTensor"], path: "Tests/Support"),
         .testTarget(name: "CConvTests", dependencies: ["CConv"], path: "Tests/CConvTests"),
         .testTarget(name: "IPRTensorTests", dependencies: ["IPRTensor"], path: "Tests/IPRTensorTests"),
         .testTarget(name: "IPRDataTests", dependencies: ["IPRData"], path: "Tests/IPRDataTests"),
         .testTarget(name: "IPRModelsTests", dependencies: ["IPRModels"], path: "Tests/IPRModelsTests"),
-        .testTarget(name: "IPRPassportTests", dependencies: ["IPRPassport", "IPRModels", "IPRTensor"], path: "Tests/IPRPassportTests"),
+        .testTarget(name: "IPRPassportTests", dependencies: ["IPRPassport", "IPRModels", "IPRTensor", "IPRTestSupport"], path: "Tests/IPRPassportTests"),
         .testTarget(name: "IPRBackdoorTests", dependencies: ["IPRBackdoor", "IPRPassport", "IPRModels", "IPRData", "IPRTensor"],
                     path: "Tests/IPRBackdoorTests"),
+        .testTarget(name: "IPRPlotTests", dependencies: ["IPRPlot"], path: "Tests/IPRPlotTests"),
+        .testTarget(name: "IPRAttacksTests", dependencies: ["IPRAttacks", "IPRPassport", "IPRModels", "IPRTensor", "IPRTestSupport"],
+                    path: "Tests/IPRAttacksTests"),
         .testTarget(name: "IPRToolTests", dependencies: ["iprtool"], path: "Tests/IPRToolTests"),
     ]
 )

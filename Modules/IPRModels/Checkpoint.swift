@@ -25,7 +25,8 @@ public struct CheckpointInfo: Sendable, Equatable {
         self.epoch = epoch; self.bestAccuracy = bestAccuracy; self.extra = extra
     }
 
-    var metadata: [String: String] {
+    /// The safetensors metadata that records this info.
+    public var metadata: [String: String] {
         var m = extra
         m["format"] = Self.format
         m["arch"] = arch

@@ -26,6 +26,9 @@ public final class PassportBlock: PassportLayer {
     public var signLossRatio: Float
     /// γ of the latest forward pass (with its graph while training), for the sign loss.
     public private(set) var lastScale: Tensor?
+    /// γ and β used instead of the passport's when set: the reference's free `scale` / `bias`, what
+    /// a thief turns the layer into (the sign-flip attack). Not part of the state dict.
+    public var freeAffine: (scale: Tensor, bias: Tensor)?
     private let signLoss: SignLossBuffers
 
     /// A passport layer with random passports (uniform in [−1, 1], the reference's `random` keys).
@@ -48,7 +51,7 @@ public final class PassportBlock: PassportLayer {
     }
 
     public func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor {
-        let gamma = scale(), beta = bias()
+        let (gamma, beta) = freeAffine ?? (scale(), bias())
         lastScale = context.training ? gamma : nil
         return applyPassportAffine(conv(x, context), norm, gamma, beta, spec, context)
     }

@@ -45,6 +45,16 @@ public enum PassportCheckpoint {
         return ["key_private", "skey_private", "b"].contains(last) || name.contains(".bn_private.") || name.contains(".sign_loss_private.")
     }
 
+    /// Writes a (possibly modified) passport model as `info` describes it: a released model stays
+    /// released, without the private passport and statistics it never had.
+    public static func save(_ model: any Layer, info: CheckpointInfo, to path: String) throws {
+        guard info.extra["released"] == "true" else { return try Checkpoint.save(model, info: info, to: path) }
+        let full = model.stateDict(metadata: info.metadata)
+        var file = SafeTensorsFile(metadata: full.metadata)
+        for name in full.names where !isPrivate(name) { file.set(name, full[name]!) }
+        try SafeTensors.write(file, to: path)
+    }
+
     /// The deployable V2/V3 model: everything except the private passports, the signature and the
     /// private-path statistics; `evaluate` runs it on the public path. Verification re-estimates the
     /// private path's statistics (`PrivateStatistics`), so the released file verifies as it is.

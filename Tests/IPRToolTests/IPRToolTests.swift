@@ -248,6 +248,45 @@ import Testing
         let stray = try iprtool(["train", "--trigger-set", Self.triggerSet, "--out", dir + "/x"] + small)
         #expect(stray.status == 64 && stray.stderr.contains("--trigger-set needs --scheme v3 or backdoor"))
     }
+
+    @Test func attacksAreListedRunAndWriteTheirFiles() throws {
+        let dir = temporaryDirectory()
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let small = ["--data", Self.cifar, "--limit", "64", "--batch-size", "32"]
+        func train(_ config: String, out: String) throws {
+            let file = dir + "/\((out as NSString).lastPathComponent).json"
+            try config.write(toFile: file, atomically: true, encoding: .utf8)
+            let run = try iprtool(["train", "--scheme", "v2", "--passport-config", file, "--epochs", "1", "--sign-loss", "1",
+                                   "--out", out, "--quiet"] + small)
+            #expect(run.status == 0, "\(run.stderr)")
+        }
+        try train(#"{"4": true, "5": true, "6": true}"#, out: dir + "/v2")
+        try train(#"{"6": true}"#, out: dir + "/other")
+
+        let list = try iprtool(["attacks"])
+        #expect(list.status == 0 && ["prune", "flip", "fake1"].allSatisfy { list.stdout.contains($0) } && list.stdout.contains("--option levels="))
+        let base = ["--checkpoint", dir + "/v2/last.safetensors", "--passport", dir + "/v2/passport.safetensors", "--null-samples", "99", "--quiet"] + small
+        let out = dir + "/prune"
+        let prune = try iprtool(["attack", "prune", "--levels", "0,0.5,1", "--out", out, "--json"] + base)
+        #expect(prune.status == 0, "\(prune.stderr)")
+        let report = try json(prune)
+        #expect(report["attack"] as? String == "prune" && (report["steps"] as? [Any])?.count == 3)
+        for file in ["report.json", "steps.csv", "plot.png", "plot.svg", "model.safetensors"] {
+            #expect(FileManager.default.fileExists(atPath: out + "/" + file), "\(file) missing")
+        }
+        #expect(try iprtool(["evaluate", "--checkpoint", out + "/model.safetensors"] + small).status == 0)
+
+        let unknown = try iprtool(["attack", "erase", "--out", dir + "/x"] + base)
+        #expect(unknown.status == 64 && unknown.stderr.contains("unknown attack 'erase'; known: fake1, flip, prune"))
+        let option = try iprtool(["attack", "prune", "--option", "epochs=3", "--out", dir + "/x"] + base)
+        #expect(option.status != 0 && option.stderr.contains("attack 'prune' takes no option 'epochs'; it takes levels, save-level"))
+        let level = try iprtool(["attack", "flip", "--levels", "0,2", "--out", dir + "/x"] + base)
+        #expect(level.status != 0 && level.stderr.contains("must be comma-separated fractions in 0…1"))
+        let wrong = try iprtool(["attack", "prune", "--checkpoint", dir + "/v2/last.safetensors", "--passport", dir + "/other/passport.safetensors",
+                                 "--out", dir + "/x", "--quiet"] + small)
+        #expect(wrong.status != 0 && wrong.stderr.contains("the passport covers"), "\(wrong.stderr)")
+    }
 }
 
 /// P(X ≥ k), X ~ Binomial(100, 0.1), summed directly (the tool computes it in log space).

@@ -14,7 +14,8 @@ struct IPRTool: ParsableCommand {
         evaluates it. `iprtool models` and `iprtool datasets` list what can be named in --model and --dataset.
         """,
         version: "0.1.0",
-        subcommands: [Train.self, Evaluate.self, Verify.self, Release.self, Demo.self, ModelsCommand.self, DatasetsCommand.self])
+        subcommands: [Train.self, Evaluate.self, Verify.self, Release.self, AttackCommand.self, AttacksCommand.self, Demo.self,
+                      ModelsCommand.self, DatasetsCommand.self])
 
     static func main() {
         ProcessTuning.apply()   // fast OpenBLAS kernel, quiet idle threads (re-executes once)

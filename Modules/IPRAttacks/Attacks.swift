@@ -1,0 +1,27 @@
+import Foundation
+import IPRTensor
+
+/// The attacks by name. Built-ins are registered here, one line each; an attack of your own
+/// registers the same way (`Attacks.registry.register("mine", description: "…", MyAttack())`).
+public enum Attacks {
+    public static let registry: Registry<any Attack> = {
+        let r = Registry<any Attack>(kind: "attack")
+        r.register("prune", description: "global magnitude pruning of all weights, swept over the pruned fraction (pruning_attack.py)", PruneAttack())
+        r.register("flip", description: "passport γ, β made free and the signs of a fraction of γ flipped, swept over the fraction (flip_attack.py)", FlipAttack())
+        r.register("fake1", description: "forged passports: random keys, claiming the signature they produce (passport_attack_1.py)", RandomPassportForgery())
+        return r
+    }()
+
+    /// Runs the registered attack `name` with the options given (checked against those it takes),
+    /// timing it into the report.
+    public static func run(_ name: String, options given: [String: String],
+                           context makeContext: (AttackOptions) throws -> AttackContext) throws -> AttackOutcome {
+        let attack = try registry.lookup(name)
+        let options = try AttackOptions(given, for: name, taking: attack.options)
+        let context = try makeContext(options)
+        let start = Date()
+        var outcome = try attack.run(context)
+        outcome.report.seconds = Date().timeIntervalSince(start)
+        return outcome
+    }
+}

@@ -1,0 +1,121 @@
+import ArgumentParser
+import Foundation
+import IPRAttacks
+import IPRModels
+import IPRPassport
+import IPRTensor
+
+extension IPRTool {
+    struct AttacksCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "attacks", abstract: "List the attacks `iprtool attack` runs, with their options.")
+        func run() {
+            for item in Attacks.registry.all {
+                say("\(item.name.padding(toLength: 10, withPad: " ", startingAt: 0))\(item.description)")
+                for o in item.entry.options { say("            --option \(o.name)=… (default \(o.defaultValue)): \(o.help)") }
+            }
+        }
+    }
+
+    struct AttackCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "attack",
+            abstract: "Attack a protected model as a thief or forger would, and measure what the owner's passport still proves.",
+            discussion: """
+            Runs one attack (`iprtool attacks` lists them) on the suspect checkpoint and writes OUT/report.json \
+            (options, the owner's accuracy, detection and verdict before and after, the sweep's steps, a forger's \
+            result), and for sweeps OUT/steps.csv and OUT/plot.png / plot.svg (accuracy and the owner's detection \
+            against the level); an attack that changes the model writes OUT/model.safetensors, one that forges a \
+            passport OUT/forged-passport.safetensors (both load in `evaluate` and `verify`). The owner's passport \
+            is only used to measure. Each measurement is a verification (`verify`'s thresholds, no forged-accuracy \
+            passes).
+
+            Example: iprtool attack prune --checkpoint runs/v2/best.safetensors --passport runs/v2/passport.safetensors \\
+              --data Fixtures/cifar10_subset --out runs/attacks/prune
+            Example: iprtool attack fake1 --checkpoint alexnet-public.safetensors --passport runs/v2/passport.safetensors \\
+              --data Fixtures/cifar10_subset --option samples=10 --out runs/attacks/fake1
+            """)
+
+        @Argument(help: "The attack (see `iprtool attacks`).")
+        var name: String
+
+        @Option(help: "The suspect (stolen) model: a passport checkpoint or a released one.")
+        var checkpoint: String
+
+        @Option(help: "The owner's passport, to measure detection and the owner's verdict.")
+        var passport: String
+
+        @OptionGroup var data: DataArguments
+
+        @Option(help: "Where report.json and the other files go.")
+        var out: String
+
+        @Option(help: "Sweeps: comma-separated fractions in 0…1 (the same as --option levels=…).")
+        var levels: String?
+
+        @Option(parsing: .singleValue, help: "An option of the attack, NAME=VALUE (repeatable; `iprtool attacks` lists them).")
+        var option: [String] = []
+
+        @Option(help: "Random passports behind each owner's verdict (see `verify --null-samples`).")
+        var nullSamples = 999
+
+        @Option(help: "Seed of the attack's random draws.")
+        var seed: UInt64 = 0
+
+        @Flag(help: "Print report.json on standard output.")
+        var json = false
+
+        @Flag(help: "No progress lines.")
+        var quiet = false
+
+        func validate() throws {
+            try data.validateNames()
+            guard Attacks.registry.names.contains(name) else {
+                throw ValidationError("unknown attack '\(name)'; known: \(Attacks.registry.names.joined(separator: ", "))")
+            }
+            guard nullSamples >= 0 else { throw ValidationError("--null-samples must be ≥ 0") }
+            for o in option where !o.contains("=") { throw ValidationError("--option takes NAME=VALUE, got '\(o)'") }
+        }
+
+        func run() throws {
+            var given = Dictionary(option.map { o -> (String, String) in
+                let parts = o.split(separator: "=", maxSplits: 1)
+                return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
+            }, uniquingKeysWith: { _, new in new })
+            if let levels { given["levels"] = levels }
+            let (model, info, scheme) = try PassportCheckpoint.load(checkpoint)
+            guard let scheme else { throw ValidationError("\(checkpoint) has no passport layers: there is no claim to attack") }
+            let owner = try Passport.read(passport)
+            try owner.install(into: model)   // a passport of another model fails here, naming the layer
+            let evaluation = try data.testBatches(for: info, checkpoint: checkpoint)
+            var thresholds = AttackContext.defaultThresholds
+            thresholds.nullSamples = nullSamples
+            let outcome = try Attacks.run(name, options: given) { options in
+                AttackContext(model: model, info: info, scheme: scheme, ownerPassport: owner, evaluation: evaluation,
+                              options: options, seed: seed, thresholds: thresholds,
+                              progress: { line in if !quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) } })
+            }
+            let files = try AttackFiles.write(outcome, to: out, info: info)
+            if json {
+                say(try String(contentsOfFile: out + "/report.json", encoding: .utf8).trimmingCharacters(in: .newlines))
+                return
+            }
+            let r = outcome.report
+            func line(_ label: String, _ m: AttackReport.Measurement) -> String {
+                String(format: "  %@ accuracy with the passport %.1f%%%@, detection %.1f%%, owner's verdict %@", label, 100 * m.accuracy,
+                       m.publicAccuracy.map { String(format: " (public path %.1f%%)", 100 * $0) } ?? "", 100 * m.detection, m.verdict)
+            }
+            say("\(r.attack) on \(checkpoint) (\(String(format: "%.1f", r.seconds)) s)")
+            say(line("before:", r.before))
+            say(line("after: ", r.after))
+            if !r.steps.isEmpty {
+                say("  level  accuracy  detection  verdict")
+                for s in r.steps { say(String(format: "  %5.2f  %7.1f%%  %8.1f%%  %@", s.level, 100 * s.accuracy, 100 * s.detection, s.verdict)) }
+            }
+            if let f = r.forged {
+                say(String(format: "  forger: accuracy %.1f%%, detection of the forged signature %.1f%%, BDR to the owner's %.1f%%, verdict %@",
+                           100 * f.accuracy, 100 * f.detection, 100 * f.bdr, f.verdict))
+            }
+            say("  wrote " + files.joined(separator: ", "))
+        }
+    }
+}
