@@ -77,6 +77,19 @@ public struct AttackOptions: Sendable, Equatable {
     }
 }
 
+/// The attacker's own data, for attacks that train.
+public struct AttackerData {
+    /// Training batches (augmented, shuffled per epoch as the attacker would).
+    public let batches: any TrainingData
+    /// Held-out data of the attacker's task, when there is any: the attacked model's accuracy on it.
+    public let evaluation: (any TrainingData)?
+    /// Classes of the attacker's task (nil: unknown, not checked).
+    public let classes: Int?
+    public init(batches: any TrainingData, evaluation: (any TrainingData)? = nil, classes: Int? = nil) {
+        self.batches = batches; self.evaluation = evaluation; self.classes = classes
+    }
+}
+
 /// What an attack is given.
 public struct AttackContext {
     /// The stolen model (the attack may change it).
@@ -89,7 +102,7 @@ public struct AttackContext {
     /// Held-out data the owner measures accuracy on.
     public let evaluation: any TrainingData
     /// The attacker's own data, for attacks that train (nil when not given).
-    public let attackerData: (any TrainingData)?
+    public let attackerData: AttackerData?
     public let options: AttackOptions
     public let seed: UInt64
     /// How the owner's verdict is reached after the attack (random passports etc.).
@@ -98,7 +111,7 @@ public struct AttackContext {
     public let progress: (String) -> Void
 
     public init(model: any Layer, info: CheckpointInfo, scheme: Scheme, ownerPassport: Passport, evaluation: any TrainingData,
-                attackerData: (any TrainingData)? = nil, options: AttackOptions, seed: UInt64,
+                attackerData: AttackerData? = nil, options: AttackOptions, seed: UInt64,
                 thresholds: VerificationThresholds = AttackContext.defaultThresholds, progress: @escaping (String) -> Void = { _ in }) {
         self.model = model; self.info = info; self.scheme = scheme; self.ownerPassport = ownerPassport
         self.evaluation = evaluation; self.attackerData = attackerData; self.options = options; self.seed = seed

@@ -22,7 +22,7 @@ public enum AttackFiles {
             let plot = LinePlot(title: "\(report.attack): \(info.arch)", xLabel: report.levelMeaning ?? "level", yLabel: "accuracy / detection (0…1)",
                                 series: [.init("accuracy", report.steps.map { ($0.level, $0.accuracy) }),
                                          .init("owner's detection", report.steps.map { ($0.level, $0.detection) })],
-                                xRange: 0...1, yRange: 0...1)
+                                yRange: 0...1)
             // cairo writes the files itself: into a temporary name, then renamed, as AtomicFile does.
             for (ext, draw) in [("png", plot.writePNG), ("svg", plot.writeSVG)] as [(String, (String) throws -> Void)] {
                 let path = dir + "/plot." + ext, temporary = dir + "/.plot-\(UUID().uuidString)." + ext

@@ -8,6 +8,10 @@ public enum Attacks {
         let r = Registry<any Attack>(kind: "attack")
         r.register("prune", description: "global magnitude pruning of all weights, swept over the pruned fraction (pruning_attack.py)", PruneAttack())
         r.register("flip", description: "passport γ, β made free and the signs of a fraction of γ flipped, swept over the fraction (flip_attack.py)", FlipAttack())
+        r.register("ftll", description: "fine-tune the last layer on the attacker's data", FineTuneAttack(name: "ftll", resetClassifier: false, allLayers: false))
+        r.register("ftal", description: "fine-tune all layers on the attacker's data", FineTuneAttack(name: "ftal", resetClassifier: false, allLayers: true))
+        r.register("rtll", description: "re-initialise the classifier, then train it on the attacker's data", FineTuneAttack(name: "rtll", resetClassifier: true, allLayers: false))
+        r.register("rtal", description: "re-initialise the classifier, then train all layers on the attacker's data", FineTuneAttack(name: "rtal", resetClassifier: true, allLayers: true))
         r.register("fake1", description: "forged passports: random keys, claiming the signature they produce (passport_attack_1.py)", RandomPassportForgery())
         return r
     }()

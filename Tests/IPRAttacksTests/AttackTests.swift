@@ -4,6 +4,7 @@ import IPRAttacks
 import IPRModels
 import IPRPassport
 import IPRTensor
+import IPRTestSupport
 
 /// An attack written outside the library: scales every weight, registered at run time.
 struct ShrinkAttack: Attack {
@@ -48,7 +49,7 @@ struct ShrinkAttack: Attack {
         #expect(range.code == .invalidOption && range.message.contains("fractions in 0…1"))
         #expect(try AttackOptions([:], for: "prune", taking: prune.options).levels().count == 11)
         let name = try #require(throws: IPRTensorError.self) { _ = try Attacks.registry.lookup("erase") }
-        #expect(name.message.contains("unknown attack 'erase'") && name.message.contains("fake1, flip, prune"))
+        #expect(name.message.contains("unknown attack 'erase'") && name.message.contains("fake1, flip, ftal, ftll, prune, rtal, rtll"))
     }
 
     @Test func pruningSweepsFromNothingToEverything() throws {
@@ -130,5 +131,35 @@ struct ShrinkAttack: Attack {
         #expect(steps.count == 2 && steps.allSatisfy { $0["level"] != nil && $0["accuracy"] != nil && $0["detection"] != nil })
         let csv = try String(contentsOfFile: dir + "/steps.csv", encoding: .utf8).split(separator: "\n")
         #expect(csv.count == 3 && csv[0] == "level,accuracy,detection,verdict,passportAccuracy")
+    }
+
+    @Test func fineTuningTrainsWhatItSaysAndTheOwnerChecksEveryEpoch() throws {
+        let attacker = AttackerData(batches: redSignData(count: 64, seed: 21), evaluation: redSignData(count: 32, seed: 22), classes: 2)
+        for (scheme, trained) in [(Scheme.v1, try Trained.v1.get()), (.v2, try Trained.v2.get())] {
+            // rtll: a new classifier and nothing else trained.
+            let context = try Trained.context(trained, scheme: scheme, attack: "rtll", options: ["epochs": "2"], attacker: attacker)
+            let before = context.model.namedParameters().map { ($0.name, $0.tensor.array) }
+            let outcome = try Attacks.registry.lookup("rtll").run(context)
+            #expect(outcome.report.steps.map(\.level) == [1, 2] && outcome.report.levelMeaning == "epoch of fine-tuning")
+            let changed = Set(zip(before, context.model.namedParameters()).filter { $0.0.1 != $0.1.tensor.array }.map(\.0.0))
+            #expect(changed == ["fc.weight", "fc.bias"], "\(scheme): \(changed)")
+            #expect(outcome.report.steps.allSatisfy { $0.extra["trainLoss"] != nil && $0.extra["ownerAccuracy"] != nil })
+            // ftal: every layer moves; V1's passport layers are back on the passport afterwards.
+            let all = try Trained.context(trained, scheme: scheme, attack: "ftal", options: ["epochs": "1"], attacker: attacker)
+            let r = try Attacks.registry.lookup("ftal").run(all).report
+            #expect(r.steps.count == 1 && r.steps[0].detection > 0.8, "\(scheme): \(r.steps)")
+            #expect(passportLayers(in: all.model).compactMap { $0 as? PassportBlock }.allSatisfy { $0.freeAffine == nil })
+        }
+    }
+
+    @Test func fineTuningNeedsAttackerDataOfTheModelsClasses() throws {
+        let trained = try Trained.v1.get()
+        let none = try Trained.context(trained, scheme: .v1, attack: "ftal")
+        let missing = try #require(throws: IPRAttacksError.self) { _ = try Attacks.registry.lookup("ftal").run(none) }
+        #expect(missing.message.contains("--attacker-data"))
+        let other = AttackerData(batches: redSignData(count: 16, seed: 1), classes: 5)
+        let wrong = try Trained.context(trained, scheme: .v1, attack: "rtal", attacker: other)
+        let classes = try #require(throws: IPRAttacksError.self) { _ = try Attacks.registry.lookup("rtal").run(wrong) }
+        #expect(classes.message == "attack 'rtal' fine-tunes the model's 2-class classifier; the attacker data has 5 classes")
     }
 }

@@ -44,12 +44,13 @@ enum Trained {
     static var evaluation: InMemoryBatches { redSignData(count: 64, seed: 9) }
 
     /// An attack context on a fresh copy of `trained`, with `options` as given.
-    static func context(_ trained: Model, scheme: Scheme, attack: String, options: [String: String] = [:]) throws -> AttackContext {
+    static func context(_ trained: Model, scheme: Scheme, attack: String, options: [String: String] = [:],
+                        attacker: AttackerData? = nil) throws -> AttackContext {
         var thresholds = AttackContext.defaultThresholds
         thresholds.nullSamples = 99
         let taken = try Attacks.registry.lookup(attack).options
         return AttackContext(model: try trained.load(), info: trained.info, scheme: scheme, ownerPassport: trained.passport,
-                             evaluation: evaluation, options: try AttackOptions(options, for: attack, taking: taken), seed: 3,
+                             evaluation: evaluation, attackerData: attacker, options: try AttackOptions(options, for: attack, taking: taken), seed: 3,
                              thresholds: thresholds)
     }
 }

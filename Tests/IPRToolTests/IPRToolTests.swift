@@ -277,8 +277,15 @@ import Testing
         }
         #expect(try iprtool(["evaluate", "--checkpoint", out + "/model.safetensors"] + small).status == 0)
 
+        let finetune = try iprtool(["attack", "ftll", "--attacker-data", Self.cifar, "--attacker-limit", "32", "--option", "epochs=1",
+                                    "--out", dir + "/ftll", "--json"] + base)
+        #expect(finetune.status == 0, "\(finetune.stderr)")
+        #expect(try json(finetune)["levelMeaning"] as? String == "epoch of fine-tuning")
+        let noData = try iprtool(["attack", "ftal", "--out", dir + "/x"] + base)
+        #expect(noData.status != 0 && noData.stderr.contains("trains on the attacker's data: give it (iprtool: --attacker-data DIR)"))
+
         let unknown = try iprtool(["attack", "erase", "--out", dir + "/x"] + base)
-        #expect(unknown.status == 64 && unknown.stderr.contains("unknown attack 'erase'; known: fake1, flip, prune"))
+        #expect(unknown.status == 64 && unknown.stderr.contains("unknown attack 'erase'; known: fake1, flip, ftal, ftll, prune, rtal, rtll"))
         let option = try iprtool(["attack", "prune", "--option", "epochs=3", "--out", dir + "/x"] + base)
         #expect(option.status != 0 && option.stderr.contains("attack 'prune' takes no option 'epochs'; it takes levels, save-level"))
         let level = try iprtool(["attack", "flip", "--levels", "0,2", "--out", dir + "/x"] + base)

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import IPRAttacks
+import IPRBackdoor
+import IPRData
 import IPRModels
 import IPRPassport
 import IPRTensor
@@ -33,6 +35,8 @@ extension IPRTool {
               --data Fixtures/cifar10_subset --out runs/attacks/prune
             Example: iprtool attack fake1 --checkpoint alexnet-public.safetensors --passport runs/v2/passport.safetensors \\
               --data Fixtures/cifar10_subset --option samples=10 --out runs/attacks/fake1
+            Example: iprtool attack rtal --checkpoint alexnet-public.safetensors --passport runs/v2/passport.safetensors \\
+              --data Fixtures/cifar10_subset --attacker-data Fixtures/cifar10_subset --option epochs=10 --out runs/attacks/rtal
             """)
 
         @Argument(help: "The attack (see `iprtool attacks`).")
@@ -48,6 +52,15 @@ extension IPRTool {
 
         @Option(help: "Where report.json and the other files go.")
         var out: String
+
+        @Option(help: "The attacker's own data, for the attacks that train (ftll, ftal, rtll, rtal): a dataset folder.")
+        var attackerData: String?
+
+        @Option(help: "Dataset of --attacker-data (default: --dataset). Another task with as many classes, e.g. fashion-mnist, is a transfer.")
+        var attackerDataset: String?
+
+        @Option(help: "Use only the first N attacker images of each split.")
+        var attackerLimit: Int?
 
         @Option(help: "Sweeps: comma-separated fractions in 0…1 (the same as --option levels=…).")
         var levels: String?
@@ -67,8 +80,27 @@ extension IPRTool {
         @Flag(help: "No progress lines.")
         var quiet = false
 
+        /// The attacker's training and held-out batches, transformed as the model expects.
+        func attackerSets(_ info: CheckpointInfo) throws -> AttackerData? {
+            guard attackerData != nil || attackerDataset != nil else { return nil }
+            let name = attackerDataset ?? data.dataset
+            let train = try DataArguments.open(name, root: attackerData, split: .train, limit: attackerLimit, flag: "--attacker-data")
+            let test: (any Dataset)?
+            do { test = try DataArguments.open(name, root: attackerData, split: .test, limit: attackerLimit, flag: "--attacker-data") }
+            catch let error as IPRDataError where error.code == .missingFile { test = nil }
+            let (trainTransform, testTransform) = transforms(dataset: name, inputSize: info.config.inputSize, normalize: info.normalize)
+            let batches = LoaderTrainingData(loader: DataLoader(dataset: train, batchSize: data.batchSize, shuffle: true, seed: seed,
+                                                                transform: trainTransform, workers: data.workers), samples: train.count)
+            let held = test.map { LoaderTrainingData(loader: DataLoader(dataset: $0, batchSize: data.batchSize, transform: testTransform,
+                                                                       workers: data.workers), samples: $0.count) }
+            return AttackerData(batches: batches, evaluation: held, classes: train.classNames.count)
+        }
+
         func validate() throws {
             try data.validateNames()
+            if let attackerDataset, !Datasets.registry.names.contains(attackerDataset) {
+                throw ValidationError("unknown dataset '\(attackerDataset)'; known: \(Datasets.registry.names.joined(separator: ", "))")
+            }
             guard Attacks.registry.names.contains(name) else {
                 throw ValidationError("unknown attack '\(name)'; known: \(Attacks.registry.names.joined(separator: ", "))")
             }
@@ -87,11 +119,12 @@ extension IPRTool {
             let owner = try Passport.read(passport)
             try owner.install(into: model)   // a passport of another model fails here, naming the layer
             let evaluation = try data.testBatches(for: info, checkpoint: checkpoint)
+            let attacker = try attackerSets(info)
             var thresholds = AttackContext.defaultThresholds
             thresholds.nullSamples = nullSamples
             let outcome = try Attacks.run(name, options: given) { options in
                 AttackContext(model: model, info: info, scheme: scheme, ownerPassport: owner, evaluation: evaluation,
-                              options: options, seed: seed, thresholds: thresholds,
+                              attackerData: attacker, options: options, seed: seed, thresholds: thresholds,
                               progress: { line in if !quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) } })
             }
             let files = try AttackFiles.write(outcome, to: out, info: info)

@@ -48,12 +48,17 @@ struct DataArguments: ParsableArguments {
 
     /// The dataset split, or a clear error naming the flag.
     func open(_ split: DatasetSplit, channels: Int = 3) throws -> any Dataset {
-        let isGray = dataset == "fashion-mnist" || dataset == "idx"
-        guard let root = data ?? (dataset == "fashion-mnist" ? "" : nil) else {
-            throw ValidationError("--data is required for dataset '\(dataset)'")
+        try Self.open(dataset, root: data, split: split, channels: channels, padTo: padTo, limit: limit, flag: "--data")
+    }
+
+    /// Dataset `name` at `root` (Fashion-MNIST needs none: Debian's copy), gray ones padded to 32.
+    static func open(_ name: String, root: String?, split: DatasetSplit, channels: Int = 3, padTo: Int? = nil, limit: Int? = nil,
+                     flag: String) throws -> any Dataset {
+        let isGray = name == "fashion-mnist" || name == "idx"
+        guard let root = root ?? (name == "fashion-mnist" ? "" : nil) else {
+            throw ValidationError("\(flag) is required for dataset '\(name)'")
         }
-        let full = try Datasets.make(dataset, DatasetOptions(root: root, split: split, channels: channels,
-                                                             padTo: padTo ?? (isGray ? 32 : nil)))
+        let full = try Datasets.make(name, DatasetOptions(root: root, split: split, channels: channels, padTo: padTo ?? (isGray ? 32 : nil)))
         return try limit.map { try Subset(full, limit: $0) } ?? full
     }
 
