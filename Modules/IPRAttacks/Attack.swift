@@ -26,6 +26,12 @@ public struct AttackOption: Sendable, Equatable {
         AttackOption("levels", default: defaultValue, "comma-separated fractions in 0…1 the sweep visits")
     }
 
+    /// `epochs`, `lr`: the attacks that train.
+    public static func epochs(_ help: String) -> AttackOption { AttackOption("epochs", default: "10", help) }
+    public static func lr(_ help: String) -> AttackOption { AttackOption("lr", default: "0.01", help) }
+    /// `flip-fraction`: the share of signature bits a forger flips to make a signature of its own.
+    public static func flipFraction(_ help: String) -> AttackOption { AttackOption("flip-fraction", default: "0.5", help) }
+
     /// `save-level`: the sweep level whose model is written to `model.safetensors`.
     public static let saveLevel = AttackOption("save-level", default: "0.5", "the level whose attacked model is written (one of the levels)")
 }

@@ -13,6 +13,8 @@ public enum Attacks {
         r.register("rtll", description: "re-initialise the classifier, then train it on the attacker's data", FineTuneAttack(name: "rtll", resetClassifier: true, allLayers: false))
         r.register("rtal", description: "re-initialise the classifier, then train all layers on the attacker's data", FineTuneAttack(name: "rtal", resetClassifier: true, allLayers: true))
         r.register("fake1", description: "forged passports: random keys, claiming the signature they produce (passport_attack_1.py)", RandomPassportForgery())
+        r.register("fake2", description: "weights frozen, γ/β reverse-engineered on the attacker's data from a flipped sign vector (passport_attack_2.py)", ReverseEngineeredAffine())
+        r.register("fake3", description: "weights frozen, the passport itself optimised toward a flipped signature and away from the real one (passport_attack_3.py)", OptimisedPassport())
         return r
     }()
 

@@ -49,7 +49,7 @@ struct ShrinkAttack: Attack {
         #expect(range.code == .invalidOption && range.message.contains("fractions in 0…1"))
         #expect(try AttackOptions([:], for: "prune", taking: prune.options).levels().count == 11)
         let name = try #require(throws: IPRTensorError.self) { _ = try Attacks.registry.lookup("erase") }
-        #expect(name.message.contains("unknown attack 'erase'") && name.message.contains("fake1, flip, ftal, ftll, prune, rtal, rtll"))
+        #expect(name.message.contains("unknown attack 'erase'") && name.message.contains("fake1, fake2, fake3, flip, ftal, ftll, prune, rtal, rtll"))
     }
 
     @Test func pruningSweepsFromNothingToEverything() throws {
@@ -161,5 +161,43 @@ struct ShrinkAttack: Attack {
         let wrong = try Trained.context(trained, scheme: .v1, attack: "rtal", attacker: other)
         let classes = try #require(throws: IPRAttacksError.self) { _ = try Attacks.registry.lookup("rtal").run(wrong) }
         #expect(classes.message == "attack 'rtal' fine-tunes the model's 2-class classifier; the attacker data has 5 classes")
+    }
+
+    @Test func reverseEngineeringTrainsOnlyGammaAndBetaAndLeavesTheOwnersClaim() throws {
+        let attacker = AttackerData(batches: redSignData(count: 64, seed: 21), classes: 2)
+        for (scheme, trained) in [(Scheme.v1, try Trained.v1.get()), (.v2, try Trained.v2.get())] {
+            let context = try Trained.context(trained, scheme: scheme, attack: "fake2", options: ["epochs": "2"], attacker: attacker)
+            let weights = context.model.namedParameters().filter { $0.name.hasSuffix("weight") && !$0.name.contains("fc") }.map { $0.tensor.array }
+            let outcome = try Attacks.registry.lookup("fake2").run(context)
+            let after = context.model.namedParameters().filter { $0.name.hasSuffix("weight") && !$0.name.contains("fc") }.map { $0.tensor.array }
+            #expect(after == weights, "\(scheme): the conv weights are frozen")
+            let r = outcome.report, forged = try #require(r.forged)
+            #expect(r.steps.count == 2 && forged.verdict == "no-passport" && forged.bdr > 0.2 && forged.bdr < 0.8, "\(scheme): \(forged)")
+            #expect(r.after.detection == r.before.detection, "\(scheme): the owner's γ comes from the same frozen weights")
+            #expect((outcome.attackedModel != nil) == scheme.hasPrivatePath)
+        }
+        let none = try Trained.context(try Trained.v1.get(), scheme: .v1, attack: "fake2")
+        #expect(throws: IPRAttacksError.self) { _ = try Attacks.registry.lookup("fake2").run(none) }
+    }
+
+    @Test func anOptimisedPassportIsANewPassportFileAndTheModelIsGivenBack() throws {
+        let attacker = AttackerData(batches: redSignData(count: 64, seed: 21), classes: 2)
+        for (scheme, trained) in [(Scheme.v1, try Trained.v1.get()), (.v2, try Trained.v2.get())] {
+            let context = try Trained.context(trained, scheme: scheme, attack: "fake3", options: ["epochs": "2", "flip-fraction": "0.25"],
+                                              attacker: attacker)
+            let parameters = context.model.trainableParameters().map(\.array)
+            let outcome = try Attacks.registry.lookup("fake3").run(context)
+            #expect(context.model.trainableParameters().map(\.array) == parameters, "\(scheme): weights frozen")
+            let forgery = try #require(outcome.forgedPassport)
+            #expect(forgery.scheme == scheme && forgery.metadata["forged_by"] == "fake3")
+            // The target signature flips exactly a quarter of the owner's bits.
+            let bits = trained.passport.layers.flatMap(\.bits).count
+            #expect(outcome.report.forged?.bdr == Double(bits / 4) / Double(bits))
+            #expect(forgery.layers[0].skey.array != trained.passport.layers[0].skey.array, "\(scheme): the passport moved")
+            // The model holds the owner's passport and signature again.
+            let installed = try Passport.extract(from: context.model)
+            #expect(installed.layers[0].skey.array == trained.passport.layers[0].skey.array && installed.layers[0].bits == trained.passport.layers[0].bits)
+            #expect(outcome.report.steps.allSatisfy { $0.extra["passportMSE"]! > 0 })
+        }
     }
 }

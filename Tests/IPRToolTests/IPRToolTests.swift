@@ -285,7 +285,7 @@ import Testing
         #expect(noData.status != 0 && noData.stderr.contains("trains on the attacker's data: give it (iprtool: --attacker-data DIR)"))
 
         let unknown = try iprtool(["attack", "erase", "--out", dir + "/x"] + base)
-        #expect(unknown.status == 64 && unknown.stderr.contains("unknown attack 'erase'; known: fake1, flip, ftal, ftll, prune, rtal, rtll"))
+        #expect(unknown.status == 64 && unknown.stderr.contains("unknown attack 'erase'; known: fake1, fake2, fake3, flip, ftal, ftll, prune, rtal, rtll"))
         let option = try iprtool(["attack", "prune", "--option", "epochs=3", "--out", dir + "/x"] + base)
         #expect(option.status != 0 && option.stderr.contains("attack 'prune' takes no option 'epochs'; it takes levels, save-level"))
         let level = try iprtool(["attack", "flip", "--levels", "0,2", "--out", dir + "/x"] + base)

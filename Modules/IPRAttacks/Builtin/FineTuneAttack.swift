@@ -18,8 +18,7 @@ struct FineTuneAttack: Attack {
     let allLayers: Bool
 
     var options: [AttackOption] {
-        [AttackOption("epochs", default: "10", "epochs of fine-tuning"),
-         AttackOption("lr", default: "0.01", "learning rate (SGD, momentum 0.9, constant as lr_configs/finetune.json)"),
+        [.epochs("epochs of fine-tuning"), .lr("learning rate (SGD, momentum 0.9, constant as lr_configs/finetune.json)"),
          AttackOption("weight-decay", default: "5e-4", "L2 weight decay")]
     }
 
@@ -36,25 +35,23 @@ struct FineTuneAttack: Attack {
         guard let classifier = model.namedModules().compactMap({ $0.module as? Linear }).last else {
             throw IPRAttacksError(.unsuitableInput, "attack '\(name)': the model has no linear classifier to fine-tune")
         }
-        let v1Layers = passportLayers(in: model).compactMap { $0 as? PassportBlock }
         let before = try context.measure()
 
-        // The thief's model: free γ, β in V1's passport layers; a new classifier for rt*.
-        let free = v1Layers.map { layer in (Tensor.parameter(noGrad { layer.scale() }.copy()), Tensor.parameter(noGrad { layer.bias() }.copy())) }
-        func thiefsForm(_ on: Bool) { for (layer, affine) in zip(v1Layers, free) { layer.freeAffine = on ? affine : nil } }
+        // The thief's model: free γ, β in the passport layers; a new classifier for rt*.
+        let free = FreeAffine(model)
         var rng = RNG(seed: context.seed, stream: 0xF7E7)
         if resetClassifier {
             let bound = 1 / Float(classifier.weight.shape[1]).squareRoot()
             classifier.weight.assign(Tensor.uniform(classifier.weight.shape, low: -bound, high: bound, rng: &rng))
             if let b = classifier.bias { b.assign(Tensor.uniform(b.shape, low: -bound, high: bound, rng: &rng)) }
         }
-        let trained = allLayers ? model.trainableParameters() + free.flatMap { [$0.0, $0.1] } : classifier.namedParameters().map(\.tensor)
+        let trained = allLayers ? unique(model.trainableParameters() + free.parameters) : classifier.namedParameters().map(\.tensor)
         let sgd = SGD(parameters: trained, learningRate: Float(lr), momentum: 0.9, weightDecay: Float(decay))
 
         var steps: [AttackReport.Step] = []
         var after = before
         for epoch in 1...epochs {
-            thiefsForm(true)
+            free.use(true)
             var loss = 0.0, seen = 0
             try data.batches.forEachBatch(epoch: epoch - 1) { images, labels in
                 sgd.zeroGrad()
@@ -65,7 +62,7 @@ struct FineTuneAttack: Attack {
                 seen += labels.count
             }
             let accuracy = try Evaluation.run(model, on: data.evaluation ?? context.evaluation).accuracy
-            thiefsForm(false)
+            free.use(false)
             after = try context.measure()
             steps.append(.init(level: Double(epoch), accuracy: accuracy, detection: after.detection, verdict: after.verdict,
                                extra: ["trainLoss": loss / Double(max(seen, 1)), "ownerAccuracy": after.accuracy]))
@@ -75,4 +72,10 @@ struct FineTuneAttack: Attack {
                                   before: before, after: after, steps: steps)
         return AttackOutcome(report: report, attackedModel: model)
     }
+}
+
+/// Each tensor once, in first-seen order (V2's free γ, β are already among the model's parameters).
+func unique(_ tensors: [Tensor]) -> [Tensor] {
+    var seen = Set<ObjectIdentifier>()
+    return tensors.filter { seen.insert(ObjectIdentifier($0)).inserted }
 }

@@ -53,7 +53,7 @@ extension IPRTool {
         @Option(help: "Where report.json and the other files go.")
         var out: String
 
-        @Option(help: "The attacker's own data, for the attacks that train (ftll, ftal, rtll, rtal): a dataset folder.")
+        @Option(help: "The attacker's own data, for the attacks that train (ftll, ftal, rtll, rtal, fake2, fake3): a dataset folder.")
         var attackerData: String?
 
         @Option(help: "Dataset of --attacker-data (default: --dataset). Another task with as many classes, e.g. fashion-mnist, is a transfer.")

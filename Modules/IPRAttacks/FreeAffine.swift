@@ -1,0 +1,59 @@
+import IPRModels
+import IPRPassport
+import IPRTensor
+
+/// The passport layers' γ and β as a thief holds them: free, trainable per-channel parameters in
+/// place of the passport (the reference turns them into the norm's affine). V1 layers get new
+/// tensors through `PassportBlock.freeAffine`; V2/V3 layers' public path already is that
+/// (`publicScale`, `publicBias`), so those tensors are used as they are.
+struct FreeAffine {
+    let layers: [any PassportLayer]
+    let scales: [Tensor], biases: [Tensor]
+
+    /// - Parameter initial: each layer's starting γ and β (by default what the deployed path uses now).
+    init(_ model: any Module, initial: ((any PassportLayer) -> (scale: [Float], bias: [Float]))? = nil) {
+        layers = passportLayers(in: model)
+        var scales: [Tensor] = [], biases: [Tensor] = []
+        for layer in layers {
+            let (s, b) = initial?(layer) ?? Self.deployed(layer)
+            if let v2 = layer as? PassportPrivateBlock {
+                v2.publicScale.assign(Tensor(shape: [s.count], data: s))
+                v2.publicBias.assign(Tensor(shape: [b.count], data: b))
+                scales.append(v2.publicScale); biases.append(v2.publicBias)
+            } else {
+                scales.append(.parameter(Tensor(shape: [s.count], data: s)))
+                biases.append(.parameter(Tensor(shape: [b.count], data: b)))
+            }
+        }
+        self.scales = scales; self.biases = biases
+    }
+
+    /// γ, β of the deployed path now: V1's from its passport, V2/V3's public ones.
+    static func deployed(_ layer: any PassportLayer) -> (scale: [Float], bias: [Float]) {
+        if let v2 = layer as? PassportPrivateBlock { return (v2.publicScale.array, v2.publicBias.array) }
+        return (noGrad { layer.scale() }.array, noGrad { layer.bias() }.array)
+    }
+
+    /// The trainable tensors.
+    var parameters: [Tensor] { scales + biases }
+
+    /// Puts V1 layers on the free γ, β (true) or back on their passport (false); V2/V3 layers keep
+    /// their public path either way.
+    func use(_ on: Bool) {
+        for (k, layer) in layers.enumerated() {
+            if let v1 = layer as? PassportBlock { v1.freeAffine = on ? (scales[k], biases[k]) : nil }
+        }
+    }
+}
+
+/// Sign vectors (one per passport layer) with a random `fraction` of all their entries negated: the
+/// forger's own signature, made from one it has.
+func flipping(_ vectors: [[Float]], fraction: Double, rng: inout RNG) -> [[Float]] {
+    let total = vectors.reduce(0) { $0 + $1.count }
+    let flipped = Set(rng.permutation(total).prefix(Int((Double(total) * fraction).rounded(.down))))
+    var offset = 0
+    return vectors.map { v in
+        defer { offset += v.count }
+        return v.enumerated().map { flipped.contains(offset + $0) ? -$1 : $1 }
+    }
+}
