@@ -281,8 +281,14 @@ import Testing
                                     "--out", dir + "/ftll", "--json"] + base)
         #expect(finetune.status == 0, "\(finetune.stderr)")
         #expect(try json(finetune)["levelMeaning"] as? String == "epoch of fine-tuning")
-        let noData = try iprtool(["attack", "ftal", "--out", dir + "/x"] + base)
-        #expect(noData.status != 0 && noData.stderr.contains("trains on the attacker's data: give it (iprtool: --attacker-data DIR)"))
+
+        let audit = try iprtool(["audit", "--attacks", "fake1", "--out", dir + "/audit"] + base)
+        #expect(audit.status == 0 && audit.stdout.contains("| fake1 |") && audit.stdout.contains("claim "), "\(audit.stdout)\(audit.stderr)")
+        #expect(FileManager.default.fileExists(atPath: dir + "/audit/audit.json") && FileManager.default.fileExists(atPath: dir + "/audit/fake1/report.json"))
+        let resumed = try iprtool(["audit", "--attacks", "fake1", "--resume", "--out", dir + "/audit"] + base)
+        #expect(resumed.status == 0 && resumed.stdout.contains("| fake1 (resumed) |"))
+        let badSuite = try iprtool(["audit", "--attacks", "prune,erase", "--out", dir + "/x"] + base)
+        #expect(badSuite.status == 64 && badSuite.stderr.contains("unknown attack 'erase'"))
 
         let unknown = try iprtool(["attack", "erase", "--out", dir + "/x"] + base)
         #expect(unknown.status == 64 && unknown.stderr.contains("unknown attack 'erase'; known: fake1, fake2, fake3, flip, ftal, ftll, prune, rtal, rtll"))

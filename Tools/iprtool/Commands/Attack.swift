@@ -42,25 +42,10 @@ extension IPRTool {
         @Argument(help: "The attack (see `iprtool attacks`).")
         var name: String
 
-        @Option(help: "The suspect (stolen) model: a passport checkpoint or a released one.")
-        var checkpoint: String
-
-        @Option(help: "The owner's passport, to measure detection and the owner's verdict.")
-        var passport: String
-
-        @OptionGroup var data: DataArguments
+        @OptionGroup var target: AttackTarget
 
         @Option(help: "Where report.json and the other files go.")
         var out: String
-
-        @Option(help: "The attacker's own data, for the attacks that train (ftll, ftal, rtll, rtal, fake2, fake3): a dataset folder.")
-        var attackerData: String?
-
-        @Option(help: "Dataset of --attacker-data (default: --dataset). Another task with as many classes, e.g. fashion-mnist, is a transfer.")
-        var attackerDataset: String?
-
-        @Option(help: "Use only the first N attacker images of each split.")
-        var attackerLimit: Int?
 
         @Option(help: "Sweeps: comma-separated fractions in 0…1 (the same as --option levels=…).")
         var levels: String?
@@ -68,43 +53,11 @@ extension IPRTool {
         @Option(parsing: .singleValue, help: "An option of the attack, NAME=VALUE (repeatable; `iprtool attacks` lists them).")
         var option: [String] = []
 
-        @Option(help: "Random passports behind each owner's verdict (see `verify --null-samples`).")
-        var nullSamples = 999
-
-        @Option(help: "Seed of the attack's random draws.")
-        var seed: UInt64 = 0
-
         @Flag(help: "Print report.json on standard output.")
         var json = false
 
-        @Flag(help: "No progress lines.")
-        var quiet = false
-
-        /// The attacker's training and held-out batches, transformed as the model expects.
-        func attackerSets(_ info: CheckpointInfo) throws -> AttackerData? {
-            guard attackerData != nil || attackerDataset != nil else { return nil }
-            let name = attackerDataset ?? data.dataset
-            let train = try DataArguments.open(name, root: attackerData, split: .train, limit: attackerLimit, flag: "--attacker-data")
-            let test: (any Dataset)?
-            do { test = try DataArguments.open(name, root: attackerData, split: .test, limit: attackerLimit, flag: "--attacker-data") }
-            catch let error as IPRDataError where error.code == .missingFile { test = nil }
-            let (trainTransform, testTransform) = transforms(dataset: name, inputSize: info.config.inputSize, normalize: info.normalize)
-            let batches = LoaderTrainingData(loader: DataLoader(dataset: train, batchSize: data.batchSize, shuffle: true, seed: seed,
-                                                                transform: trainTransform, workers: data.workers), samples: train.count)
-            let held = test.map { LoaderTrainingData(loader: DataLoader(dataset: $0, batchSize: data.batchSize, transform: testTransform,
-                                                                       workers: data.workers), samples: $0.count) }
-            return AttackerData(batches: batches, evaluation: held, classes: train.classNames.count)
-        }
-
         func validate() throws {
-            try data.validateNames()
-            if let attackerDataset, !Datasets.registry.names.contains(attackerDataset) {
-                throw ValidationError("unknown dataset '\(attackerDataset)'; known: \(Datasets.registry.names.joined(separator: ", "))")
-            }
-            guard Attacks.registry.names.contains(name) else {
-                throw ValidationError("unknown attack '\(name)'; known: \(Attacks.registry.names.joined(separator: ", "))")
-            }
-            guard nullSamples >= 0 else { throw ValidationError("--null-samples must be ≥ 0") }
+            try target.validateNames([name])
             for o in option where !o.contains("=") { throw ValidationError("--option takes NAME=VALUE, got '\(o)'") }
         }
 
@@ -114,19 +67,9 @@ extension IPRTool {
                 return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
             }, uniquingKeysWith: { _, new in new })
             if let levels { given["levels"] = levels }
-            let (model, info, scheme) = try PassportCheckpoint.load(checkpoint)
-            guard let scheme else { throw ValidationError("\(checkpoint) has no passport layers: there is no claim to attack") }
-            let owner = try Passport.read(passport)
-            try owner.install(into: model)   // a passport of another model fails here, naming the layer
-            let evaluation = try data.testBatches(for: info, checkpoint: checkpoint)
-            let attacker = try attackerSets(info)
-            var thresholds = AttackContext.defaultThresholds
-            thresholds.nullSamples = nullSamples
-            let outcome = try Attacks.run(name, options: given) { options in
-                AttackContext(model: model, info: info, scheme: scheme, ownerPassport: owner, evaluation: evaluation,
-                              attackerData: attacker, options: options, seed: seed, thresholds: thresholds,
-                              progress: { line in if !quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) } })
-            }
+            let prepared = try target.prepare()
+            let outcome = try Attacks.run(name, options: given) { try prepared.context($0) }
+            let info = prepared.info, checkpoint = target.checkpoint
             let files = try AttackFiles.write(outcome, to: out, info: info)
             if json {
                 say(try String(contentsOfFile: out + "/report.json", encoding: .utf8).trimmingCharacters(in: .newlines))
@@ -150,5 +93,89 @@ extension IPRTool {
             }
             say("  wrote " + files.joined(separator: ", "))
         }
+    }
+}
+
+/// What `attack` and `audit` share: the suspect, the owner's passport, the owner's and the attacker's
+/// data, and how the owner's verdicts are reached.
+struct AttackTarget: ParsableArguments {
+    @Option(help: "The suspect (stolen) model: a passport checkpoint or a released one.")
+    var checkpoint: String
+
+    @Option(help: "The owner's passport, to measure detection and the owner's verdict.")
+    var passport: String
+
+    @OptionGroup var data: DataArguments
+
+    @Option(help: "The attacker's own data, for the attacks that train (ftll, ftal, rtll, rtal, fake2, fake3): a dataset folder.")
+    var attackerData: String?
+
+    @Option(help: "Dataset of --attacker-data (default: --dataset). Another task with as many classes, e.g. fashion-mnist, is a transfer.")
+    var attackerDataset: String?
+
+    @Option(help: "Use only the first N attacker images of each split.")
+    var attackerLimit: Int?
+
+    @Option(help: "Random passports behind each owner's verdict (see `verify --null-samples`).")
+    var nullSamples = 999
+
+    @Option(help: "Seed of the attacks' random draws.")
+    var seed: UInt64 = 0
+
+    @Flag(help: "No progress lines.")
+    var quiet = false
+
+    func validateNames(_ attacks: [String]) throws {
+        try data.validateNames()
+        if let attackerDataset, !Datasets.registry.names.contains(attackerDataset) {
+            throw ValidationError("unknown dataset '\(attackerDataset)'; known: \(Datasets.registry.names.joined(separator: ", "))")
+        }
+        for name in attacks where !Attacks.registry.names.contains(name) {
+            throw ValidationError("unknown attack '\(name)'; known: \(Attacks.registry.names.joined(separator: ", "))")
+        }
+        guard nullSamples >= 0 else { throw ValidationError("--null-samples must be ≥ 0") }
+    }
+
+    /// The data loaded once; `context` gives each attack a fresh copy of the suspect.
+    struct Prepared {
+        let info: CheckpointInfo
+        let scheme: Scheme
+        let context: (AttackOptions) throws -> AttackContext
+    }
+
+    func prepare() throws -> Prepared {
+        let (_, info, scheme) = try PassportCheckpoint.load(checkpoint)
+        guard let scheme else { throw ValidationError("\(checkpoint) has no passport layers: there is no claim to attack") }
+        let owner = try Passport.read(passport)
+        let evaluation = try data.testBatches(for: info, checkpoint: checkpoint)
+        let attacker = try attackerSets(info)
+        var thresholds = AttackContext.defaultThresholds
+        thresholds.nullSamples = nullSamples
+        let (checkpoint, seed, quiet) = (self.checkpoint, self.seed, self.quiet)
+        return Prepared(info: info, scheme: scheme) { options in
+            let model = try PassportCheckpoint.load(checkpoint).model
+            try owner.install(into: model)   // a passport of another model fails here, naming the layer
+            return AttackContext(model: model, info: info, scheme: scheme, ownerPassport: owner, evaluation: evaluation,
+                                 attackerData: attacker, options: options, seed: seed, thresholds: thresholds,
+                                 progress: { line in if !quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) } })
+        }
+    }
+
+    /// The attacker's training and held-out batches, transformed as the model expects; by default the
+    /// owner's dataset (`--data`) stands in for it.
+    func attackerSets(_ info: CheckpointInfo) throws -> AttackerData? {
+        guard attackerData != nil || attackerDataset != nil || data.data != nil else { return nil }
+        let name = attackerDataset ?? data.dataset
+        let root = attackerData ?? (attackerDataset == nil ? data.data : nil)
+        let train = try DataArguments.open(name, root: root, split: .train, limit: attackerLimit ?? data.limit, flag: "--attacker-data")
+        let test: (any Dataset)?
+        do { test = try DataArguments.open(name, root: root, split: .test, limit: attackerLimit ?? data.limit, flag: "--attacker-data") }
+        catch let error as IPRDataError where error.code == .missingFile { test = nil }
+        let (trainTransform, testTransform) = transforms(dataset: name, inputSize: info.config.inputSize, normalize: info.normalize)
+        let batches = LoaderTrainingData(loader: DataLoader(dataset: train, batchSize: data.batchSize, shuffle: true, seed: seed,
+                                                            transform: trainTransform, workers: data.workers), samples: train.count)
+        let held = test.map { LoaderTrainingData(loader: DataLoader(dataset: $0, batchSize: data.batchSize, transform: testTransform,
+                                                                   workers: data.workers), samples: $0.count) }
+        return AttackerData(batches: batches, evaluation: held, classes: train.classNames.count)
     }
 }

@@ -1,0 +1,72 @@
+import ArgumentParser
+import Foundation
+import IPRAttacks
+import IPRModels
+
+extension IPRTool {
+    struct AuditCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "audit",
+            abstract: "The robustness card of a protected model: a suite of attacks, each measured by the owner's verify.",
+            discussion: """
+            Runs, by default: prune and flip (full sweeps), fake1, ftal and rtal (3 epochs), fake2 and fake3 \
+            (3 epochs), each into OUT/NAME/ as `iprtool attack` would, and writes OUT/audit.json and OUT/audit.md \
+            (a table with the owner's detection and verdict after each attack, what the attacker gets, the plots \
+            linked) after every attack. An attack that fails is reported as failed and the audit goes on. \
+            Ctrl-C stops after the running attack and keeps every finished one; --resume skips the attacks whose \
+            report is already in OUT. Without --attacker-data the training split of --data stands in for the \
+            thief's own data.
+
+            Example: iprtool audit --checkpoint alexnet-public.safetensors --passport runs/v2/passport.safetensors \\
+              --data Fixtures/cifar10_subset --out runs/audit
+            """)
+
+        @OptionGroup var target: AttackTarget
+
+        @Option(help: "Where audit.md, audit.json and the attacks' folders go.")
+        var out: String
+
+        @Option(help: "The attacks to run, comma-separated (default: prune,flip,fake1,ftal,rtal,fake2,fake3).")
+        var attacks: String?
+
+        @Option(help: "Epochs of the attacks that train (default 3).")
+        var epochs: Int?
+
+        @Flag(help: "Skip the attacks whose OUT/NAME/report.json is already there.")
+        var resume = false
+
+        var suite: [Audit.Item] {
+            let names = attacks?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            let defaults = Dictionary(Audit.defaultSuite.map { ($0.attack, $0.options) }, uniquingKeysWith: { a, _ in a })
+            let items = names.map { $0.map { Audit.Item($0, defaults[$0] ?? [:]) } } ?? Audit.defaultSuite
+            guard let epochs else { return items }
+            return items.map { item in
+                var item = item
+                if item.options["epochs"] != nil || (try? Attacks.registry.lookup(item.attack))?.options.contains(where: { $0.name == "epochs" }) == true {
+                    item.options["epochs"] = String(epochs)
+                }
+                return item
+            }
+        }
+
+        func validate() throws {
+            try target.validateNames(suite.map(\.attack))
+            if let epochs, epochs < 1 { throw ValidationError("--epochs must be positive, got \(epochs)") }
+        }
+
+        func run() throws {
+            let prepared = try target.prepare()
+            Interrupt.install()
+            defer { Interrupt.reset() }
+            let report = try Audit.run(suite, out: out, checkpoint: target.checkpoint, info: prepared.info,
+                                       scheme: prepared.scheme.rawValue, resume: resume,
+                                       context: { _, options in try prepared.context(options) },
+                                       progress: { line in if !target.quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) } })
+            say(try String(contentsOfFile: out + "/audit.md", encoding: .utf8).trimmingCharacters(in: .newlines))
+            if report.interrupted {
+                say("interrupted: finished attacks are in \(out); rerun with --resume to continue")
+                throw ExitCode(130)
+            }
+        }
+    }
+}
