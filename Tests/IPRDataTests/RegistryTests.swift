@@ -36,4 +36,26 @@ struct RegistryTests {
         let loader = DataLoader(dataset: data, batchSize: 5)
         #expect(loader.batchCount == 3)
     }
+
+    @Test("A dataset brings its own transforms and storage, so a tool needs only its name")
+    func kinds() throws {
+        let cifar = try Datasets.kind("cifar10")
+        #expect(cifar.transforms(32, .imageNet).train.isRandom && !cifar.transforms(32, .imageNet).test.isRandom)
+        #expect(!cifar.gray && cifar.needsRoot)
+        let fashion = try Datasets.kind("fashion-mnist")
+        #expect(fashion.gray && !fashion.needsRoot)
+        Datasets.registry.register("flipped-test", description: "solid squares, flipped in training (test plug-in)",
+                                   DatasetKind(transforms: { _, n in (SampleTransform(RandomHorizontalFlip(), normalize: n), SampleTransform([], normalize: n)) }) { _ in
+            SolidDataset(count: 4)
+        })
+        let own = try Datasets.kind("flipped-test")
+        #expect(own.transforms(8, .imageNet).train.isRandom && !own.transforms(8, .imageNet).test.isRandom)
+        // Registered with a factory alone: a center crop to the input size, in training and testing.
+        Datasets.registry.register("plain-test", description: "solid squares (test plug-in)") { _ in SolidDataset(count: 4) }
+        let plain = try Datasets.kind("plain-test").transforms(4, .imageNet)
+        var rng = RNG(seed: 1)
+        let (image, _) = try SolidDataset(count: 1).sample(at: 0)
+        #expect(try plain.train(image, rng: &rng).shape == [3, 4, 4] && !plain.train.isRandom)
+        expectDataError(.invalidOption, mentioning: ["unknown dataset 'nope'"]) { _ = try Datasets.kind("nope") }
+    }
 }

@@ -25,6 +25,49 @@ public struct DatasetOptions: Sendable, Codable, Equatable {
 /// Builds a dataset from options.
 public typealias DatasetFactory = @Sendable (DatasetOptions) throws -> any Dataset
 
+/// A registered dataset: how to build it, and what it brings along — its transforms and how its
+/// images are stored — so a tool can use a dataset it has never heard of by name alone.
+public struct DatasetKind: Sendable {
+    public var make: DatasetFactory
+    /// Training and evaluation transforms for a model of input size `inputSize`.
+    public var transforms: @Sendable (_ inputSize: Int, _ normalize: Normalize) -> (train: SampleTransform, test: SampleTransform)
+    /// Gray images: padded to 32 and replicated to 3 channels by default, for the CIFAR-sized models.
+    public var gray: Bool
+    /// Whether it needs a folder (Fashion-MNIST defaults to Debian's copy).
+    public var needsRoot: Bool
+
+    public init(gray: Bool = false, needsRoot: Bool = true,
+                transforms: @escaping @Sendable (Int, Normalize) -> (train: SampleTransform, test: SampleTransform) = DatasetKind.centerCrop,
+                make: @escaping DatasetFactory) {
+        self.make = make; self.transforms = transforms; self.gray = gray; self.needsRoot = needsRoot
+    }
+
+    /// Center crop to the input size, to tensor, normalise — for training and evaluation alike (image
+    /// folders at CIFAR size, the trigger set, and datasets registered without transforms).
+    public static let centerCrop: @Sendable (Int, Normalize) -> (train: SampleTransform, test: SampleTransform) = { size, normalize in
+        let crop = SampleTransform(CenterCrop(size), normalize: normalize)
+        return (crop, crop)
+    }
+
+    /// The reference's CIFAR transforms: pad-4 random crop and flip for training, none for testing.
+    public static let cifar: @Sendable (Int, Normalize) -> (train: SampleTransform, test: SampleTransform) = { _, normalize in
+        (.cifarTrain(normalize: normalize), .cifarTest(normalize: normalize))
+    }
+
+    /// Already at the input size (gray data padded by the reader): to tensor and normalise only.
+    public static let asIs: @Sendable (Int, Normalize) -> (train: SampleTransform, test: SampleTransform) = { _, normalize in
+        let plain = SampleTransform([], normalize: normalize)
+        return (plain, plain)
+    }
+}
+
+extension Registry where Entry == DatasetKind {
+    /// Registers a dataset that brings only its factory: center-crop transforms, RGB, a folder needed.
+    public func register(_ name: String, description: String, _ factory: @escaping DatasetFactory) {
+        register(name, description: description, DatasetKind(make: factory))
+    }
+}
+
 /// The dataset registry: built-ins by name, and the place to register your own.
 ///
 /// ```swift
@@ -32,48 +75,58 @@ public typealias DatasetFactory = @Sendable (DatasetOptions) throws -> any Datas
 /// let data = try Datasets.make("cifar10", DatasetOptions(root: "Fixtures/cifar10_subset", split: .test))
 /// ```
 public enum Datasets {
-    /// Name → factory. The built-ins are registered in `registerBuiltins`.
-    public static let registry: Registry<DatasetFactory> = {
-        let registry = Registry<DatasetFactory>(kind: "dataset")
+    /// Name → kind. The built-ins are registered in `registerBuiltins`.
+    public static let registry: Registry<DatasetKind> = {
+        let registry = Registry<DatasetKind>(kind: "dataset")
         registerBuiltins(in: registry)
         return registry
     }()
 
+    /// The registered kind `name`.
+    /// - Throws: `IPRDataError.invalidOption` for an unknown name (listing the known ones).
+    public static func kind(_ name: String) throws -> DatasetKind {
+        do { return try registry.lookup(name) } catch let error as IPRTensorError {
+            throw IPRDataError(.invalidOption, error.message)
+        }
+    }
+
     /// The dataset `name` built with `options`.
     /// - Throws: `IPRDataError.invalidOption` for an unknown name (listing the known ones), or the factory's error.
     public static func make(_ name: String, _ options: DatasetOptions) throws -> any Dataset {
-        let factory: DatasetFactory
-        do { factory = try registry.lookup(name) } catch let error as IPRTensorError {
-            throw IPRDataError(.invalidOption, error.message)
-        }
-        return try factory(options)
+        try kind(name).make(options)
     }
 
     /// The built-in datasets, in one visible place.
-    static func registerBuiltins(in registry: Registry<DatasetFactory>) {
-        registry.register("cifar10", description: "CIFAR-10, official binary batches (data_batch_*.bin, test_batch.bin)") { o in
+    static func registerBuiltins(in registry: Registry<DatasetKind>) {
+        registry.register("cifar10", description: "CIFAR-10, official binary batches (data_batch_*.bin, test_batch.bin)", DatasetKind(transforms: DatasetKind.cifar) { o in
             try requireRGB(o, "cifar10")
             return try CIFAR10(root: o.root, split: o.split)
-        }
-        registry.register("cifar100", description: "CIFAR-100, official binary files (train.bin, test.bin), fine labels") { o in
+        })
+        registry.register("cifar100", description: "CIFAR-100, official binary files (train.bin, test.bin), fine labels", DatasetKind(transforms: DatasetKind.cifar) { o in
             try requireRGB(o, "cifar100")
             return try CIFAR100(root: o.root, split: o.split)
+        })
+        // At 224 the ImageNet transforms (random-resized crop, resize 256 + center crop); else a center crop.
+        let imageFolder: @Sendable (Int, Normalize) -> (train: SampleTransform, test: SampleTransform) = { size, normalize in
+            size == 224 ? (.imageNetTrain(normalize: normalize), .imageNetTest(normalize: normalize)) : DatasetKind.centerCrop(size, normalize)
         }
-        registry.register("imagefolder", description: "ImageNet-style folder root/<class>/*.{png,jpg,jpeg}, classes sorted") { o in
+        registry.register("imagefolder", description: "ImageNet-style folder root/<class>/*.{png,jpg,jpeg}, classes sorted", DatasetKind(transforms: imageFolder) { o in
             try requireRGB(o, "imagefolder")
             return try ImageFolder(root: o.root)
-        }
+        })
         registry.register("trigger-set", description: "WatermarkNN trigger set: pics/ + labels-cifar.txt, sorted pairing") { o in
             try requireRGB(o, "trigger-set")
             return try TriggerSet(root: o.root, labelFile: o.extra["labels"] ?? "labels-cifar.txt")
         }
-        registry.register("fashion-mnist", description: "Fashion-MNIST IDX files (default: Debian's dataset-fashion-mnist)") { o in
+        registry.register("fashion-mnist", description: "Fashion-MNIST IDX files (default: Debian's dataset-fashion-mnist)",
+                          DatasetKind(gray: true, needsRoot: false, transforms: DatasetKind.asIs) { o in
             try IDXDataset(root: o.root.isEmpty ? IDXDataset.debianFashionMNISTRoot : o.root, split: o.split,
                            classNames: IDXDataset.fashionMNISTClassNames, channels: o.channels, padTo: o.padTo)
-        }
-        registry.register("idx", description: "MNIST-style IDX files (train-/t10k-{images-idx3,labels-idx1}-ubyte[.gz])") { o in
+        })
+        registry.register("idx", description: "MNIST-style IDX files (train-/t10k-{images-idx3,labels-idx1}-ubyte[.gz])",
+                          DatasetKind(gray: true, transforms: DatasetKind.asIs) { o in
             try IDXDataset(root: o.root, split: o.split, channels: o.channels, padTo: o.padTo)
-        }
+        })
     }
 
     private static func requireRGB(_ options: DatasetOptions, _ name: String) throws {

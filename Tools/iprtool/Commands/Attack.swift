@@ -171,7 +171,7 @@ struct AttackTarget: ParsableArguments {
         let test: (any Dataset)?
         do { test = try DataArguments.open(name, root: root, split: .test, limit: attackerLimit ?? data.limit, flag: "--attacker-data") }
         catch let error as IPRDataError where error.code == .missingFile { test = nil }
-        let (trainTransform, testTransform) = transforms(dataset: name, inputSize: info.config.inputSize, normalize: info.normalize)
+        let (trainTransform, testTransform) = try Datasets.kind(name).transforms(info.config.inputSize, info.normalize)
         let batches = LoaderTrainingData(loader: DataLoader(dataset: train, batchSize: data.batchSize, shuffle: true, seed: seed,
                                                             transform: trainTransform, workers: data.workers), samples: train.count)
         let held = test.map { LoaderTrainingData(loader: DataLoader(dataset: $0, batchSize: data.batchSize, transform: testTransform,

@@ -174,7 +174,7 @@ extension IPRTool {
                 try network.load(file, strict: false, source: pretrained)
             }
             let normalize = Normalize.imageNet
-            let (trainTransform, testTransform) = transforms(dataset: data.dataset, inputSize: inputSize, normalize: normalize)
+            let (trainTransform, testTransform) = try Datasets.kind(data.dataset).transforms(inputSize, normalize)
             let trainLoader = DataLoader(dataset: trainSet, batchSize: data.batchSize, shuffle: true, seed: seed,
                                          transform: trainTransform, workers: data.workers)
             let trainData = try triggers?.mixed(into: trainLoader, perBatch: triggerBatch, inputSize: inputSize, normalize: normalize, seed: seed)
@@ -215,7 +215,7 @@ extension IPRTool.Train {
         }
         var rng = RNG(seed: seed, stream: 0xCE75)
         let order = rng.permutation(source.count)
-        let transform = transforms(dataset: name, inputSize: inputSize, normalize: .imageNet).test
+        let transform = try Datasets.kind(name).transforms(inputSize, .imageNet).test
         func batch(_ indices: ArraySlice<Int>) throws -> Tensor {
             let images = try indices.map { i -> Tensor in
                 var r = RNG(seed: seed, stream: UInt64(i))

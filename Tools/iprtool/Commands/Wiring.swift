@@ -5,22 +5,6 @@ import IPRData
 import IPRModels
 import IPRTensor
 
-/// The transforms the reference uses for each kind of dataset (SPEC.md §5).
-func transforms(dataset: String, inputSize: Int, normalize: Normalize) -> (train: SampleTransform, test: SampleTransform) {
-    switch dataset {
-    case "cifar10", "cifar100":
-        return (.cifarTrain(normalize: normalize), .cifarTest(normalize: normalize))
-    case "imagefolder" where inputSize == 224:
-        return (.imageNetTrain(normalize: normalize), .imageNetTest(normalize: normalize))
-    case "imagefolder", "trigger-set":
-        let crop = SampleTransform(CenterCrop(inputSize), normalize: normalize)
-        return (crop, crop)
-    default:  // gray IDX data, already padded to the input size
-        let plain = SampleTransform([], normalize: normalize)
-        return (plain, plain)
-    }
-}
-
 extension CheckpointInfo {
     /// The input normalisation the checkpoint was trained with (ImageNet's when it records none).
     var normalize: Normalize { mean.count == 3 && std.count == 3 ? Normalize(mean: mean, std: std) : .imageNet }
@@ -54,11 +38,11 @@ struct DataArguments: ParsableArguments {
     /// Dataset `name` at `root` (Fashion-MNIST needs none: Debian's copy), gray ones padded to 32.
     static func open(_ name: String, root: String?, split: DatasetSplit, channels: Int = 3, padTo: Int? = nil, limit: Int? = nil,
                      flag: String) throws -> any Dataset {
-        let isGray = name == "fashion-mnist" || name == "idx"
-        guard let root = root ?? (name == "fashion-mnist" ? "" : nil) else {
+        let kind = try Datasets.kind(name)
+        guard let root = root ?? (kind.needsRoot ? nil : "") else {
             throw ValidationError("\(flag) is required for dataset '\(name)'")
         }
-        let full = try Datasets.make(name, DatasetOptions(root: root, split: split, channels: channels, padTo: padTo ?? (isGray ? 32 : nil)))
+        let full = try kind.make(DatasetOptions(root: root, split: split, channels: channels, padTo: padTo ?? (kind.gray ? 32 : nil)))
         return try limit.map { try Subset(full, limit: $0) } ?? full
     }
 
@@ -69,7 +53,7 @@ struct DataArguments: ParsableArguments {
         guard testSet.classNames.count == info.config.classes else {
             throw ValidationError("\(checkpoint) has \(info.config.classes) classes but \(dataset) has \(testSet.classNames.count)")
         }
-        let transform = transforms(dataset: dataset, inputSize: info.config.inputSize, normalize: info.normalize).test
+        let transform = try Datasets.kind(dataset).transforms(info.config.inputSize, info.normalize).test
         let loader = DataLoader(dataset: testSet, batchSize: batchSize, transform: transform, workers: workers)
         return LoaderTrainingData(loader: loader, samples: testSet.count)
     }
@@ -81,7 +65,7 @@ struct DataArguments: ParsableArguments {
         guard batchSize > 0 else { throw ValidationError("--batch-size must be positive, got \(batchSize)") }
         guard workers > 0 else { throw ValidationError("--workers must be positive, got \(workers)") }
         if let limit, limit <= 0 { throw ValidationError("--limit must be positive, got \(limit)") }
-        if data == nil && dataset != "fashion-mnist" { throw ValidationError("--data is required for dataset '\(dataset)'") }
+        if data == nil, (try? Datasets.kind(dataset))?.needsRoot != false { throw ValidationError("--data is required for dataset '\(dataset)'") }
     }
 }
 
