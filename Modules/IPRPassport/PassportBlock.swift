@@ -31,10 +31,11 @@ public final class PassportBlock: PassportLayer {
     public var freeAffine: (scale: Tensor, bias: Tensor)?
     private let signLoss: SignLossBuffers
 
-    /// A passport layer with random passports (uniform in [−1, 1], the reference's `random` keys).
-    public init(_ spec: ConvBlockSpec, signature: [Float], signLossRatio: Float = 0.1, rng: inout RNG) {
+    /// A passport layer with passports `keys`, or random ones from `rng` (uniform in [−1, 1], the reference's `random` keys).
+    public init(_ spec: ConvBlockSpec, signature: [Float], keys: (key: Tensor, skey: Tensor)? = nil, signLossRatio: Float = 0.1,
+                rng: inout RNG) {
         self.spec = spec
-        (conv, key, skey, b) = makePassportParts(spec, signature: signature, rng: &rng)
+        (conv, key, skey, b) = makePassportParts(spec, signature: signature, keys: keys, rng: &rng)
         norm = makeNorm(spec.norm, channels: spec.outChannels, affine: false) as? any FusedReLUNorm
         signLoss = SignLossBuffers(b: b)
         self.signLossRatio = signLossRatio

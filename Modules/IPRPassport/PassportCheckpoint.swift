@@ -25,7 +25,7 @@ public enum PassportCheckpoint {
         }
         let paths = (info.extra["passport_layers"] ?? "").split(separator: ",").map(String.init)
         let config = try PassportConfig(leaves: paths.map { .init(keyPath: $0, entry: .passport(signatureText: nil)) }, source: path)
-        let (model, _) = try PassportBlockFactory.makeModel(info.arch, config: info.config, scheme: scheme, passports: config, seed: 0)
+        let (model, _) = try PassportBlockFactory.makeModel(info.arch, config: info.config, scheme: scheme, passports: config, seed: 0, passportSeed: 0)
         let released = info.extra["released"] == "true"
         if released {
             // Everything but the private passport must be there.

@@ -61,16 +61,25 @@ public func passportLayers(in model: any Module) -> [any PassportLayer] {
 }
 
 /// What both passport layers start from: a conv without bias initialised as the reference's, a pair
-/// of random passports (uniform in [−1, 1], the reference's `random` keys) and the signature `b`.
-func makePassportParts(_ spec: ConvBlockSpec, signature: [Float], rng: inout RNG)
+/// of passports (`keys`, or uniform in [−1, 1] from `rng`: the reference's `random` keys) and the signature `b`.
+func makePassportParts(_ spec: ConvBlockSpec, signature: [Float], keys: (key: Tensor, skey: Tensor)?, rng: inout RNG)
     -> (conv: Conv2d, key: Tensor, skey: Tensor, b: Tensor) {
     precondition(signature.count == spec.outChannels && signature.allSatisfy { $0 == 1 || $0 == -1 },
                  "passport layer \(spec.path): signature needs \(spec.outChannels) values of ±1")
     let conv = Conv2d(spec.inChannels, spec.outChannels, kernel: spec.kernel, stride: spec.stride,
                       padding: spec.padding, bias: false, rng: &rng)
     Init.kaimingNormal(conv.weight, mode: .fanOut, rng: &rng)
-    let keyShape = [1, spec.inChannels, spec.inputHeight, spec.inputWidth]
-    let key = Tensor.uniform(keyShape, low: -1, high: 1, rng: &rng)
-    let skey = Tensor.uniform(keyShape, low: -1, high: 1, rng: &rng)
+    let (key, skey) = keys ?? randomKeys(spec, rng: &rng)
+    precondition(key.shape == passportShape(spec) && skey.shape == passportShape(spec),
+                 "passport layer \(spec.path): passports need shape \(passportShape(spec))")
     return (conv, key, skey, Tensor(shape: [spec.outChannels], data: signature))
+}
+
+/// The shape of a layer's passport: one input of the conv, `[1, in, H, W]`.
+func passportShape(_ spec: ConvBlockSpec) -> [Int] { [1, spec.inChannels, spec.inputHeight, spec.inputWidth] }
+
+/// The reference's `random` passports: uniform in [−1, 1], scale passport first.
+func randomKeys(_ spec: ConvBlockSpec, rng: inout RNG) -> (key: Tensor, skey: Tensor) {
+    let key = Tensor.uniform(passportShape(spec), low: -1, high: 1, rng: &rng)
+    return (key, Tensor.uniform(passportShape(spec), low: -1, high: 1, rng: &rng))
 }

@@ -32,9 +32,10 @@ public final class PassportPrivateBlock: PassportLayer, PathDependent {
     var statisticsEstimate: BatchStatisticsEstimate?
     private let signLoss: SignLossBuffers
 
-    public init(_ spec: ConvBlockSpec, signature: [Float], signLossRatio: Float = 0.1, rng: inout RNG) {
+    public init(_ spec: ConvBlockSpec, signature: [Float], keys: (key: Tensor, skey: Tensor)? = nil, signLossRatio: Float = 0.1,
+                rng: inout RNG) {
         self.spec = spec
-        (conv, key, skey, b) = makePassportParts(spec, signature: signature, rng: &rng)
+        (conv, key, skey, b) = makePassportParts(spec, signature: signature, keys: keys, rng: &rng)
         norm = makeNorm(spec.norm, channels: spec.outChannels, affine: false) as? any FusedReLUNorm
         privateNorm = spec.norm == .bn ? makeNorm(.bn, channels: spec.outChannels, affine: false) as? any FusedReLUNorm : norm
         publicScale = .parameter(.ones([spec.outChannels]))

@@ -23,7 +23,7 @@ enum Trained {
     static func train(_ scheme: Scheme) throws -> Model {
         _ = TwoBlockNet.registered
         let (model, factory) = try PassportBlockFactory.makeModel("twoblocknet", config: config, scheme: scheme,
-                                                                  passports: try PassportConfig.parse(#"{"block": true}"#), signLossRatio: 0.3, seed: 1)
+                                                                  passports: try PassportConfig.parse(#"{"block": true}"#), signLossRatio: 0.3, seed: 1, passportSeed: 1)
         let sgd = SGD(parameters: model.trainableParameters(), learningRate: 0.05, momentum: 0.9)
         let objective: any TrainingObjective = scheme == .v1 ? PassportObjective() : PrivatePassportObjective()
         let data = redSignData(count: 64, seed: 1)

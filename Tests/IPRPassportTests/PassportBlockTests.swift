@@ -183,7 +183,7 @@ func checkGradients(_ inputs: [Tensor], eps: Float = 1e-3, tolerance: Double = 3
         var results: [(Float, [Float])] = []
         for share in [true, false] {
             let (model, _) = try PassportBlockFactory.makeModel("alexnet", config: ModelConfig(classes: 10), scheme: .v2,
-                                                                passports: passports, seed: 22)
+                                                                passports: passports, seed: 22, passportSeed: 22)
             let step = PrivatePassportObjective(sharePrefix: share).step(model: model, images: x, labels: labels)
             step.loss.backward()
             let firstConv = try #require(model.namedParameters().first { $0.name == "features.0.conv.weight" }?.tensor)

@@ -14,7 +14,7 @@ import IPRTensor
     @Test func factoryBuildsPassportLayersWhereTheConfigSays() throws {
         for scheme in Scheme.allCases {
             let (model, factory) = try PassportBlockFactory.makeModel("alexnet", config: ModelConfig(classes: 10), scheme: scheme,
-                                                                      passports: config, seed: 1)
+                                                                      passports: config, seed: 1, passportSeed: 1)
             let paths = model.namedModules().filter { $0.module is any PassportLayer }.map(\.path)
             #expect(paths == ["features.4", "features.5", "features.6"])
             #expect(try factory.signatureTexts() == ["features.6": "me"])
@@ -23,13 +23,35 @@ import IPRTensor
         }
         let wrong = try PassportConfig.parse(#"{"9": true}"#, source: "wrong.json")
         let e = try #require(throws: IPRPassportError.self) {
-            try PassportBlockFactory.makeModel("alexnet", config: ModelConfig(classes: 10), scheme: .v1, passports: wrong, seed: 1)
+            try PassportBlockFactory.makeModel("alexnet", config: ModelConfig(classes: 10), scheme: .v1, passports: wrong, seed: 1, passportSeed: 1)
         }
         #expect(e.code == .unknownLayer && e.message.contains("'9'"))
     }
 
+    /// The passport is the secret and the training seed is not: the same weights' seed with another
+    /// passport seed gives the same weights and other passports and signature, and the passport
+    /// seed alone rebuilds them.
+    @Test func passportsComeFromTheirOwnSeedNotTheWeights() throws {
+        func build(_ seed: UInt64, _ passportSeed: UInt64) throws -> (weights: [Float], passport: Passport) {
+            let (model, _) = try PassportBlockFactory.makeModel("alexnet", config: ModelConfig(classes: 10), scheme: .v1,
+                                                                passports: config, seed: seed, passportSeed: passportSeed)
+            let weights = model.namedParameters().filter { $0.name.hasSuffix("conv.weight") }.flatMap { $0.tensor.array }
+            return (weights, try Passport.extract(from: model))
+        }
+        let owner = try build(1, 100), thief = try build(1, 101), again = try build(2, 100)
+        #expect(owner.weights == thief.weights && owner.weights != again.weights)
+        for (o, t) in zip(owner.passport.layers, thief.passport.layers) {
+            #expect(o.key.array != t.key.array && o.skey.array != t.skey.array)
+        }
+        let random = zip(owner.passport.layers, thief.passport.layers).filter { $0.0.path != "features.6" }
+        #expect(random.contains { $0.0.bits != $0.1.bits })
+        for (o, a) in zip(owner.passport.layers, again.passport.layers) {
+            #expect(o.key.array == a.key.array && o.skey.array == a.skey.array && o.bits == a.bits)
+        }
+    }
+
     @Test func passportFilesRoundTripWithOwnerOnlyPermissions() throws {
-        let (model, _) = try PassportBlockFactory.makeModel("alexnet", config: ModelConfig(classes: 10), scheme: .v2, passports: config, seed: 2)
+        let (model, _) = try PassportBlockFactory.makeModel("alexnet", config: ModelConfig(classes: 10), scheme: .v2, passports: config, seed: 2, passportSeed: 2)
         var passport = try Passport.extract(from: model)
         passport.layers[2].text = "me"
         let path = temporaryPath("passport.safetensors")
@@ -42,7 +64,7 @@ import IPRTensor
         #expect(back.layers[2].text == "me" && back.layers[0].key.array == passport.layers[0].key.array)
 
         // Installing into another model of the same shape replaces its passports.
-        let (other, _) = try PassportBlockFactory.makeModel("alexnet", config: ModelConfig(classes: 10), scheme: .v2, passports: config, seed: 3)
+        let (other, _) = try PassportBlockFactory.makeModel("alexnet", config: ModelConfig(classes: 10), scheme: .v2, passports: config, seed: 3, passportSeed: 3)
         try back.install(into: other)
         #expect(try Passport.extract(from: other).layers[1].skey.array == passport.layers[1].skey.array)
     }
@@ -66,12 +88,12 @@ import IPRTensor
         #expect(e.message.contains("features.4.skey"))
 
         // A passport of the wrong shape, or of the other scheme, does not install.
-        let (v1, _) = try PassportBlockFactory.makeModel("alexnet", config: ModelConfig(classes: 10), scheme: .v1, passports: config, seed: 4)
+        let (v1, _) = try PassportBlockFactory.makeModel("alexnet", config: ModelConfig(classes: 10), scheme: .v1, passports: config, seed: 4, passportSeed: 4)
         var passport = try Passport.extract(from: v1)
         passport.layers[0].key = Tensor.zeros([1, 3, 8, 8])
         let shape = try #require(throws: IPRPassportError.self) { try passport.install(into: v1) }
         #expect(shape.code == .shapeMismatch && shape.message.contains("features.4"))
-        let (v2, _) = try PassportBlockFactory.makeModel("alexnet", config: ModelConfig(classes: 10), scheme: .v2, passports: config, seed: 5)
+        let (v2, _) = try PassportBlockFactory.makeModel("alexnet", config: ModelConfig(classes: 10), scheme: .v2, passports: config, seed: 5, passportSeed: 5)
         #expect(throws: IPRPassportError.self) { try Passport.extract(from: v1).install(into: v2) }
     }
 }
@@ -84,7 +106,7 @@ import IPRTensor
         defer { try? FileManager.default.removeItem(atPath: dir) }
         for scheme in Scheme.allCases {
             let (model, factory) = try PassportBlockFactory.makeModel("alexnet", config: ModelConfig(classes: 10), scheme: scheme,
-                                                                      passports: config, seed: 1)
+                                                                      passports: config, seed: 1, passportSeed: 1)
             let info = CheckpointInfo(arch: "alexnet", config: ModelConfig(classes: 10), dataset: "cifar10", mean: [0, 0, 0],
                                       std: [1, 1, 1], extra: try PassportCheckpoint.metadata(scheme: scheme, factory: factory))
             let path = dir + "/\(scheme).safetensors", out = dir + "/\(scheme)-public.safetensors"

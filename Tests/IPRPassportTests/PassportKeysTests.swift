@@ -33,7 +33,7 @@ import IPRTensor
         try Checkpoint.save(plain, info: CheckpointInfo(arch: "alexnet", config: config, dataset: "cifar10", mean: [], std: []),
                             to: dir + "/plain.safetensors")
         let passports = try PassportConfig.parse(#"{"2": true, "4": true}"#)
-        let (model, _) = try PassportBlockFactory.makeModel("alexnet", config: config, scheme: .v1, passports: passports, seed: 4)
+        let (model, _) = try PassportBlockFactory.makeModel("alexnet", config: config, scheme: .v1, passports: passports, seed: 4, passportSeed: 4)
         var rng = RNG(seed: 5)
         let a = Tensor.normal([20, 3, 32, 32], rng: &rng), b = Tensor.normal([20, 3, 32, 32], rng: &rng)
         try PassportKeys.install(.image, into: model, pretrained: dir + "/plain.safetensors", scaleImages: a, biasImages: b, seed: 6)

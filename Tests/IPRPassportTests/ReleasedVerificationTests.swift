@@ -14,7 +14,7 @@ import IPRTestSupport
 
     func v2Model(seed: UInt64) throws -> (model: any Layer, factory: PassportBlockFactory) {
         try PassportBlockFactory.makeModel("twoblocknet", config: Self.config, scheme: .v2,
-                                           passports: try PassportConfig.parse(#"{"block": true}"#), signLossRatio: 0.3, seed: seed)
+                                           passports: try PassportConfig.parse(#"{"block": true}"#), signLossRatio: 0.3, seed: seed, passportSeed: seed)
     }
 
     func trainedV2(seed: UInt64, dir: String) throws -> (checkpoint: String, passport: Passport) {

@@ -91,7 +91,11 @@ import Testing
         #expect(trained.status == 0, "\(trained.stderr)")
         let mode = try FileManager.default.attributesOfItem(atPath: v2 + "/passport.safetensors")[.posixPermissions] as? Int
         #expect(mode == 0o600)
-        #expect(try train("v2", seed: "2", out: forger).status == 0)
+        // The forger reruns the owner's command, training seed included: a training seed is no secret.
+        #expect(try train("v2", seed: "1", out: forger).status == 0)
+        let passportSeed = try safetensorsMetadata(v2 + "/passport.safetensors")["passport_seed"]
+        #expect(passportSeed.flatMap(UInt64.init) != nil)
+        #expect(passportSeed != (try safetensorsMetadata(forger + "/passport.safetensors")["passport_seed"]))
 
         // 199 random passports where the p-value's resolution does not matter (999, the default, below).
         let owner = try iprtool(["verify", "--checkpoint", v2 + "/last.safetensors", "--passport", v2 + "/passport.safetensors",
@@ -107,7 +111,7 @@ import Testing
         #expect((report["passportSha256"] as? String)?.count == 64)
         #expect(report["passportSha256"] as? String == report["checkpointPassportSha256"] as? String)
 
-        // Someone else's passport: the signature is not there.
+        // Someone else's passport, from the same command: the signature is not there.
         let forged = try iprtool(["verify", "--checkpoint", v2 + "/last.safetensors", "--passport", forger + "/passport.safetensors",
                                   "--data", Self.cifar, "--limit", "96", "--json", "--null-samples", "199"])
         #expect(forged.status == 1)
@@ -157,6 +161,14 @@ import Testing
     }
 
     static let triggerSet = root.appendingPathComponent("Fixtures/trigger_set").path
+
+    /// The `__metadata__` of a safetensors file, read from its JSON header (this target links no library).
+    func safetensorsMetadata(_ path: String) throws -> [String: String] {
+        let bytes = try #require(FileManager.default.contents(atPath: path))
+        let length = bytes.prefix(8).reversed().reduce(0) { $0 << 8 | Int($1) }
+        let header = try #require(try JSONSerialization.jsonObject(with: bytes.dropFirst(8).prefix(length)) as? [String: Any])
+        return header["__metadata__"] as? [String: String] ?? [:]
+    }
 
     func json(_ run: Run) throws -> [String: Any] {
         try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any], "\(run.stdout)\(run.stderr)")

@@ -169,8 +169,8 @@ case "passport":
     let labels = (0..<batch).map { $0 % 10 }
     let runs: [(String, any Layer, any TrainingObjective)] = [
         ("alexnet plain", try! Models.make("alexnet", config: config, seed: 1), CrossEntropyObjective()),
-        ("alexnet v1", try! PassportBlockFactory.makeModel("alexnet", config: config, scheme: .v1, passports: passports, seed: 1).model, PassportObjective()),
-        ("alexnet v2", try! PassportBlockFactory.makeModel("alexnet", config: config, scheme: .v2, passports: passports, seed: 1).model, PrivatePassportObjective()),
+        ("alexnet v1", try! PassportBlockFactory.makeModel("alexnet", config: config, scheme: .v1, passports: passports, seed: 1, passportSeed: 1).model, PassportObjective()),
+        ("alexnet v2", try! PassportBlockFactory.makeModel("alexnet", config: config, scheme: .v2, passports: passports, seed: 1, passportSeed: 1).model, PrivatePassportObjective()),
     ]
     for (name, model, objective) in runs where selected(name) {
         let sgd = SGD(parameters: model.trainableParameters(), learningRate: 0.01, momentum: 0.9, weightDecay: 5e-4)

@@ -68,6 +68,9 @@ extension IPRTool {
         @Option(help: "Seed for initialisation, shuffling and augmentation.")
         var seed: UInt64 = 0
 
+        @Option(help: "Seed of the passports and signatures, i.e. of the secret. Default: a fresh one from the system's cryptographic random source, kept in OUT/passport.safetensors (metadata passport_seed). Give one only to rebuild a passport exactly, never one that was published.")
+        var passportSeed: UInt64?
+
         @Option(help: "Output folder.")
         var out: String
 
@@ -140,8 +143,11 @@ extension IPRTool {
             var objective: any TrainingObjective = CrossEntropyObjective()
             if let scheme = scheme?.passportScheme, let passportConfig {
                 let passports = try PassportConfig.load(path: passportConfig)
+                // On --resume the passports come from last.safetensors, whatever this seed builds.
+                var system = SystemRandomNumberGenerator()
+                let secretSeed = passportSeed ?? system.next()
                 let (built, factory) = try PassportBlockFactory.makeModel(model, config: config, scheme: scheme, passports: passports,
-                                                                          signLossRatio: signLoss, seed: seed)
+                                                                          signLossRatio: signLoss, seed: seed, passportSeed: secretSeed)
                 network = built
                 objective = scheme == .v1 ? PassportObjective() : PrivatePassportObjective()
                 extra.merge(try PassportCheckpoint.metadata(scheme: scheme, factory: factory)) { _, new in new }
@@ -149,7 +155,7 @@ extension IPRTool {
                     extra["passport_sha256"] = last
                 }
                 if !resume && keyType != .random, let pretrained {
-                    try installImageKeys(into: network, pretrained: pretrained, inputSize: inputSize)
+                    try installImageKeys(into: network, pretrained: pretrained, inputSize: inputSize, seed: secretSeed)
                 }
                 if !resume {
                     var passport = try Passport.extract(from: network)
@@ -158,6 +164,7 @@ extension IPRTool {
                     for i in passport.layers.indices { passport.layers[i].text = texts[passport.layers[i].path] }
                     passport.metadata["config"] = passportConfig
                     passport.metadata["key_type"] = keyType.rawValue
+                    passport.metadata["passport_seed"] = String(secretSeed)
                     try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
                     try passport.write(to: out + "/passport.safetensors")
                     extra["passport_sha256"] = try Passport.fingerprint(ofFile: out + "/passport.safetensors")
@@ -204,8 +211,9 @@ extension IPRTool {
 
 extension IPRTool.Train {
     /// Passports from real images through the pretrained model (`--key-type image|shuffle`): two
-    /// independent random draws of images, one for the scale passport and one for the bias passport.
-    func installImageKeys(into model: any Layer, pretrained: String, inputSize: Int) throws {
+    /// independent random draws of images, one for the scale passport and one for the bias passport,
+    /// drawn with the passport's seed: which images make the passport is part of the secret.
+    func installImageKeys(into model: any Layer, pretrained: String, inputSize: Int, seed: UInt64) throws {
         let name = keyDataset ?? data.dataset
         let root = keyData ?? data.data ?? ""
         let source = try Datasets.make(name, DatasetOptions(root: root, split: .test, padTo: name == data.dataset ? data.padTo : nil))
