@@ -7,7 +7,7 @@ import Testing
 struct RegistryTests {
     @Test("Built-ins are registered by name")
     func builtins() throws {
-        for name in ["cifar10", "cifar100", "imagefolder", "trigger-set", "fashion-mnist", "idx"] {
+        for name in ["cifar10", "cifar100", "imagenet", "imagefolder", "caltech101", "caltech256", "trigger-set", "fashion-mnist", "idx"] {
             #expect(Datasets.registry.names.contains(name), "\(name)")
         }
         let test = try Datasets.make("cifar10", DatasetOptions(root: Fixtures.cifar10, split: .test))

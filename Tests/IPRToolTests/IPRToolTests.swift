@@ -57,6 +57,31 @@ import Testing
         #expect(Swift.abs(Double(lastRow[5])! - limitedAccuracy) < 1e-9)
     }
 
+    /// Image folders by layout: ImageNet's train/ + val/ trains on one and tests on the other; a
+    /// single folder trains without evaluation unless a fraction is held out, and says so.
+    @Test func imageFoldersNeverTestOnTheirTrainingImagesUnasked() throws {
+        let out = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let imagenet = Self.root.appendingPathComponent("Fixtures/imagenet_tiny").path
+        let train = try iprtool(["train", "--dataset", "imagenet", "--data", imagenet, "--epochs", "1", "--batch-size", "18", "--out", out + "/in"])
+        #expect(train.status == 0 && train.stderr.contains("18 train / 6 test images, 3 classes"), "\(train.stderr)")
+        let eval = try json(try iprtool(["evaluate", "--checkpoint", out + "/in/last.safetensors", "--dataset", "imagenet", "--data", imagenet, "--json"]))
+        #expect(eval["samples"] as? Int == 6)
+
+        let single = imagenet + "/train"
+        let unsplit = try iprtool(["train", "--dataset", "imagefolder", "--data", single, "--epochs", "1", "--batch-size", "18", "--out", out + "/one"])
+        #expect(unsplit.status == 0 && unsplit.stderr.contains("training without evaluation") && unsplit.stderr.contains("18 train / 0 test"), "\(unsplit.stderr)")
+        let held = try iprtool(["train", "--dataset", "imagefolder", "--data", single, "--val-fraction", "0.34", "--epochs", "1", "--batch-size", "18", "--out", out + "/held"])
+        #expect(held.status == 0 && held.stderr.contains("12 train / 6 test images"), "\(held.stderr)")
+        let whole = try iprtool(["evaluate", "--checkpoint", out + "/one/last.safetensors", "--dataset", "imagefolder", "--data", single, "--json"])
+        #expect(try json(whole)["samples"] as? Int == 18 && whole.stderr.contains("no test split: evaluating all its 18 images"))
+        let bad = try iprtool(["train", "--dataset", "imagefolder", "--data", single, "--val-fraction", "1.5", "--out", out + "/bad"])
+        #expect(bad.status == 64 && bad.stderr.contains("--val-fraction must be in (0, 1)"))
+        let caltech = try iprtool(["train", "--dataset", "caltech101", "--data", Self.root.appendingPathComponent("Fixtures/caltech_tiny").path,
+                                   "--epochs", "1", "--out", out + "/caltech"])
+        #expect(caltech.status == 0 && caltech.stderr.contains("11 train / 4 test images, 3 classes"), "\(caltech.stderr)")
+    }
+
     @Test func listsRegistries() throws {
         let models = try iprtool(["models"]), datasets = try iprtool(["datasets"])
         #expect(models.status == 0 && models.stdout.contains("alexnet") && models.stdout.contains("resnet18"))
@@ -122,7 +147,7 @@ import Testing
         // The released model has no private passport and evaluates like the public path.
         let released = dir + "/public.safetensors"
         #expect(try iprtool(["release", "--checkpoint", v2 + "/last.safetensors", "--out", released]).status == 0)
-        let names = try String(decoding: FileManager.default.contents(atPath: released)!.prefix(20_000), as: UTF8.self)
+        let names = String(decoding: FileManager.default.contents(atPath: released)!.prefix(20_000), as: UTF8.self)
         #expect(!names.contains("key_private") && !names.contains("skey_private"))
         func accuracy(_ checkpoint: String) throws -> Double? {
             let run = try iprtool(["evaluate", "--checkpoint", checkpoint, "--data", Self.cifar, "--json"])

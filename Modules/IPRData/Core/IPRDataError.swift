@@ -11,6 +11,9 @@ public struct IPRDataError: LibraryError {
         public var description: String { name }
         /// A file or folder that should exist does not.
         public static let missingFile = Code(name: "missingFile")
+        /// The dataset has no test split (an image folder without `val/` and without a hold-out):
+        /// its images are all training images.
+        public static let noTestSplit = Code(name: "noTestSplit")
         /// A file exists but holds zero bytes.
         public static let emptyFile = Code(name: "emptyFile")
         /// A data file's size or header is not what its format requires.

@@ -4,20 +4,27 @@ import IPRTensor
 public struct DatasetOptions: Sendable, Codable, Equatable {
     /// The dataset folder (for `fashion-mnist`, empty means Debian's install path).
     public var root: String
-    /// Train or test split (ignored by datasets without splits: image folders, the trigger set).
+    /// Train or test split (ignored by datasets without splits: the trigger set).
     public var split: DatasetSplit
     /// Image channels for gray datasets: 1, or 3 to replicate gray into RGB. RGB datasets need 3.
     public var channels: Int
     /// Zero-pad gray images to this square side (28 → 32), or nil.
     public var padTo: Int?
+    /// Image folders without `train/` + `val/`: the fraction of each class held out as the test split.
+    public var valFraction: Double?
+    /// Seeds that hold-out (apart from the training seed, so that every command agrees on the split).
+    public var splitSeed: UInt64
     /// Further options for user datasets ("labels": a trigger-set label file name, …).
     public var extra: [String: String]
 
-    public init(root: String, split: DatasetSplit = .train, channels: Int = 3, padTo: Int? = nil, extra: [String: String] = [:]) {
+    public init(root: String, split: DatasetSplit = .train, channels: Int = 3, padTo: Int? = nil,
+                valFraction: Double? = nil, splitSeed: UInt64 = 0, extra: [String: String] = [:]) {
         self.root = root
         self.split = split
         self.channels = channels
         self.padTo = padTo
+        self.valFraction = valFraction
+        self.splitSeed = splitSeed
         self.extra = extra
     }
 }
@@ -52,6 +59,25 @@ public struct DatasetKind: Sendable {
     /// The reference's CIFAR transforms: pad-4 random crop and flip for training, none for testing.
     public static let cifar: @Sendable (Int, Normalize) -> (train: SampleTransform, test: SampleTransform) = { _, normalize in
         (.cifarTrain(normalize: normalize), .cifarTest(normalize: normalize))
+    }
+
+    /// The reference's ImageNet transforms (`prepare_imagenet`): random-resized crop and flip for
+    /// training; resize to 256/224 of the input size and center crop for testing (256 and 224 at 224).
+    public static let imageNet: @Sendable (Int, Normalize) -> (train: SampleTransform, test: SampleTransform) = { size, normalize in
+        (.imageNetTrain(size: size, normalize: normalize), .imageNetTest(size: size, normalize: normalize))
+    }
+
+    /// The reference's Caltech transforms (`prepare_dataset`): resize and center crop to the input
+    /// size, then a padded random crop (padding size/8) and a flip for training.
+    public static let caltech: @Sendable (Int, Normalize) -> (train: SampleTransform, test: SampleTransform) = { size, normalize in
+        (SampleTransform(Resize(size), CenterCrop(size), RandomCrop(size, padding: size / 8), RandomHorizontalFlip(), normalize: normalize),
+         SampleTransform(Resize(size), CenterCrop(size), normalize: normalize))
+    }
+
+    /// Image folders: ImageNet's transforms at 224; at other sizes (the CIFAR models on folders of
+    /// small images, the trigger set's layout) a center crop, as before splits existed.
+    public static let imageFolder: @Sendable (Int, Normalize) -> (train: SampleTransform, test: SampleTransform) = { size, normalize in
+        size == 224 ? imageNet(size, normalize) : centerCrop(size, normalize)
     }
 
     /// Already at the input size (gray data padded by the reader): to tensor and normalise only.
@@ -106,14 +132,24 @@ public enum Datasets {
             try requireRGB(o, "cifar100")
             return try CIFAR100(root: o.root, split: o.split)
         })
-        // At 224 the ImageNet transforms (random-resized crop, resize 256 + center crop); else a center crop.
-        let imageFolder: @Sendable (Int, Normalize) -> (train: SampleTransform, test: SampleTransform) = { size, normalize in
-            size == 224 ? (.imageNetTrain(normalize: normalize), .imageNetTest(normalize: normalize)) : DatasetKind.centerCrop(size, normalize)
-        }
-        registry.register("imagefolder", description: "ImageNet-style folder root/<class>/*.{png,jpg,jpeg}, classes sorted", DatasetKind(transforms: imageFolder) { o in
-            try requireRGB(o, "imagefolder")
-            return try ImageFolder(root: o.root)
+        registry.register("imagenet", description: "ImageNet layout: root/train/<class>/* and root/val/<class>/*, the same classes in both",
+                          DatasetKind(transforms: DatasetKind.imageNet) { o in
+            try requireRGB(o, "imagenet")
+            return try ImageFolder.paired(train: FileSystem.join(o.root, "train"), test: FileSystem.join(o.root, "val"), split: o.split)
         })
+        registry.register("imagefolder", description: "root/train + root/val (or test), or one root/<class>/* folder split by --val-fraction",
+                          DatasetKind(transforms: DatasetKind.imageFolder) { o in
+            try requireRGB(o, "imagefolder")
+            return try ImageFolder.split(root: o.root, split: o.split, valFraction: o.valFraction, seed: o.splitSeed)
+        })
+        for variant in Caltech.Variant.allCases {
+            let name = variant == .caltech101 ? "caltech101" : "caltech256"
+            registry.register(name, description: "\(variant.rawValue)/<class>/*, the first 80 % of each class trains (the reference's split)",
+                              DatasetKind(transforms: DatasetKind.caltech) { o in
+                try requireRGB(o, name)
+                return try Caltech.dataset(variant, root: o.root, split: o.split)
+            })
+        }
         registry.register("trigger-set", description: "WatermarkNN trigger set: pics/ + labels-cifar.txt, sorted pairing") { o in
             try requireRGB(o, "trigger-set")
             return try TriggerSet(root: o.root, labelFile: o.extra["labels"] ?? "labels-cifar.txt")

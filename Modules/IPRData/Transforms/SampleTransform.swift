@@ -55,12 +55,13 @@ public struct SampleTransform: Sendable {
     public static func triggerSet(normalize: Normalize? = .imageNet) -> SampleTransform {
         SampleTransform(CenterCrop(32), normalize: normalize)
     }
-    /// ImageNet training: random-resized-crop 224, random horizontal flip, to-tensor, normalise.
-    public static func imageNetTrain(normalize: Normalize? = .imageNet) -> SampleTransform {
-        SampleTransform(RandomResizedCrop(224), RandomHorizontalFlip(), normalize: normalize)
+    /// ImageNet training: random-resized-crop `size` (224), random horizontal flip, to-tensor, normalise.
+    public static func imageNetTrain(size: Int = 224, normalize: Normalize? = .imageNet) -> SampleTransform {
+        SampleTransform(RandomResizedCrop(size), RandomHorizontalFlip(), normalize: normalize)
     }
-    /// ImageNet test: resize the shorter side to 256, center crop 224, to-tensor, normalise.
-    public static func imageNetTest(normalize: Normalize? = .imageNet) -> SampleTransform {
-        SampleTransform(Resize(256), CenterCrop(224), normalize: normalize)
+    /// ImageNet test: resize the shorter side to 256/224 of `size` (256), center crop `size` (224),
+    /// to-tensor, normalise.
+    public static func imageNetTest(size: Int = 224, normalize: Normalize? = .imageNet) -> SampleTransform {
+        SampleTransform(Resize(size * 256 / 224), CenterCrop(size), normalize: normalize)
     }
 }

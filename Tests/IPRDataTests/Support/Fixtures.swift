@@ -12,6 +12,10 @@ enum Fixtures {
     static var cifar10Batches: String { root.appendingPathComponent("cifar10_subset/cifar-10-batches-bin").path }
     static var triggerSet: String { root.appendingPathComponent("trigger_set").path }
     static var golden: String { root.appendingPathComponent("golden/transforms.safetensors").path }
+    static var imagenetTiny: String { root.appendingPathComponent("imagenet_tiny").path }
+    static var caltechTiny: String { root.appendingPathComponent("caltech_tiny").path }
+    /// PIL's decoding and transforms of fixture JPEGs (`Tools/golden/make_imagefolder_fixtures.py`).
+    static var imageFolderGolden: String { root.appendingPathComponent("golden/imagefolder.safetensors").path }
     /// A path under a folder that does not exist, in the temporary directory.
     static func absent(_ name: String) -> String {
         FileManager.default.temporaryDirectory.appendingPathComponent("ipr-absent-\(UUID())/\(name)").path
@@ -24,7 +28,7 @@ struct TransformGolden {
     static func load() throws -> TransformGolden { try shared.get() }
 
     let file: SafeTensorsFile
-    init() throws { file = try SafeTensors.read(contentsOf: Fixtures.golden) }
+    init(path: String = Fixtures.golden) throws { file = try SafeTensors.read(contentsOf: path) }
 
     func bytes(_ name: String) throws -> [UInt8] { try file.tensor(name).bytes }
 

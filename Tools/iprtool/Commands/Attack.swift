@@ -167,10 +167,12 @@ struct AttackTarget: ParsableArguments {
         guard attackerData != nil || attackerDataset != nil || data.data != nil else { return nil }
         let name = attackerDataset ?? data.dataset
         let root = attackerData ?? (attackerDataset == nil ? data.data : nil)
-        let train = try DataArguments.open(name, root: root, split: .train, limit: attackerLimit ?? data.limit, flag: "--attacker-data")
+        let train = try DataArguments.open(name, root: root, split: .train, limit: attackerLimit ?? data.limit,
+                                           valFraction: data.valFraction, splitSeed: data.splitSeed, flag: "--attacker-data")
         let test: (any Dataset)?
-        do { test = try DataArguments.open(name, root: root, split: .test, limit: attackerLimit ?? data.limit, flag: "--attacker-data") }
-        catch let error as IPRDataError where error.code == .missingFile { test = nil }
+        do { test = try DataArguments.open(name, root: root, split: .test, limit: attackerLimit ?? data.limit,
+                                           valFraction: data.valFraction, splitSeed: data.splitSeed, flag: "--attacker-data") }
+        catch let error as IPRDataError where error.code == .missingFile || error.code == .noTestSplit { test = nil }
         let (trainTransform, testTransform) = try Datasets.kind(name).transforms(info.config.inputSize, info.normalize)
         let batches = LoaderTrainingData(loader: DataLoader(dataset: train, batchSize: data.batchSize, shuffle: true, seed: seed,
                                                             transform: trainTransform, workers: data.workers), samples: train.count)

@@ -130,7 +130,7 @@ extension IPRTool {
             progress.quiet = quiet
             let trainSet = try data.open(.train)
             let testSet: (any Dataset)?
-            do { testSet = try data.open(.test) } catch let error as IPRDataError where error.code == .missingFile {
+            do { testSet = try data.open(.test) } catch let error as IPRDataError where error.code == .missingFile || error.code == .noTestSplit {
                 progress.line("note: no test split (\(error.message)); training without evaluation")
                 testSet = nil
             }
@@ -216,7 +216,13 @@ extension IPRTool.Train {
     func installImageKeys(into model: any Layer, pretrained: String, inputSize: Int, seed: UInt64) throws {
         let name = keyDataset ?? data.dataset
         let root = keyData ?? data.data ?? ""
-        let source = try Datasets.make(name, DatasetOptions(root: root, split: .test, padTo: name == data.dataset ? data.padTo : nil))
+        // Any images will do: the test split where there is one, else the training images.
+        func open(_ split: DatasetSplit) throws -> any Dataset {
+            try DataArguments.open(name, root: root, split: split, padTo: name == data.dataset ? data.padTo : nil,
+                                   valFraction: data.valFraction, splitSeed: data.splitSeed, flag: "--key-data")
+        }
+        let source: any Dataset
+        do { source = try open(.test) } catch let error as IPRDataError where error.code == .missingFile || error.code == .noTestSplit { source = try open(.train) }
         let per = PassportKeys.imagesPerPassport(keyType)
         guard source.count >= 2 * per else {
             throw ValidationError("--key-type \(keyType.rawValue) needs \(2 * per) images; \(name) at \(root) has \(source.count)")
