@@ -67,6 +67,20 @@ static void ipr_cmyk_row_to_rgb(unsigned char *out, const unsigned char *in, uns
 }
 
 int ipr_decode_jpeg(const unsigned char *data, size_t size, ipr_decoded_image *out) {
+    return ipr_decode_jpeg_scaled(data, size, 0, out);
+}
+
+// The largest of libjpeg's DCT scalings 1/8, 1/4, 1/2 whose output keeps the shorter side at least
+// min_side (libjpeg rounds the scaled sides up); 1 when none does or min_side is 0.
+static unsigned ipr_jpeg_scale_denominator(unsigned width, unsigned height, int min_side) {
+    if (min_side <= 0) return 1;
+    unsigned shorter = width < height ? width : height;
+    for (unsigned d = 8; d > 1; d /= 2)
+        if ((shorter + d - 1) / d >= (unsigned)min_side) return d;
+    return 1;
+}
+
+int ipr_decode_jpeg_scaled(const unsigned char *data, size_t size, int min_side, ipr_decoded_image *out) {
     struct jpeg_decompress_struct cinfo;
     struct ipr_jpeg_error jerr;
     unsigned char *volatile pixels = NULL;
@@ -131,6 +145,8 @@ int ipr_decode_jpeg(const unsigned char *data, size_t size, ipr_decoded_image *o
         return out->status;
     }
 
+    cinfo.scale_num = 1;
+    cinfo.scale_denom = ipr_jpeg_scale_denominator(cinfo.image_width, cinfo.image_height, min_side);
     jpeg_start_decompress(&cinfo);
     unsigned width = cinfo.output_width, height = cinfo.output_height;
     pixels = malloc((size_t)width * height * 3 + 1);

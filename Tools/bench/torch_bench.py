@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "golden"))
-from make_model_golden import AlexNetCifar, ResNetCifar  # noqa: E402  (the reference architectures)
+from make_model_golden import AlexNetCifar, ConvBlock, ResNetCifar  # noqa: E402  (the reference architectures)
 
 torch.set_num_threads(2)
 torch.manual_seed(0)
@@ -47,6 +47,25 @@ def measure(reps, body):
 
 def emit(**fields):
     print(json.dumps(fields, sort_keys=True, ensure_ascii=False), flush=True)
+
+
+def alexnet224():
+    """The reference AlexNetNormal's ImageNet branch, as IPRModels builds it at input size 224."""
+    model = AlexNetCifar()
+    model.features = torch.nn.Sequential(
+        ConvBlock(3, 64, 11, 4, 2), torch.nn.MaxPool2d(3, 2), ConvBlock(64, 192, 5, 1, 2), torch.nn.MaxPool2d(3, 2),
+        ConvBlock(192, 384), ConvBlock(384, 256), ConvBlock(256, 256), torch.nn.MaxPool2d(3, 2), torch.nn.AdaptiveAvgPool2d(6))
+    model.classifier = torch.nn.Sequential(
+        torch.nn.Dropout(0.5), torch.nn.Linear(256 * 36, 4096), torch.nn.ReLU(inplace=True),
+        torch.nn.Dropout(0.5), torch.nn.Linear(4096, 4096), torch.nn.ReLU(inplace=True), torch.nn.Linear(4096, 10))
+    return model
+
+
+def resnet18_224():
+    """ResNet-18 with the ImageNet stem (7x7 stride 2, max-pool 3/2), as IPRModels builds it at 224."""
+    model = ResNetCifar([2, 2, 2, 2])
+    model.convbnrelu_1 = torch.nn.Sequential(ConvBlock(3, 64, 7, 2, 3), torch.nn.MaxPool2d(3, 2, 1))
+    return model
 
 
 command = sys.argv[1] if len(sys.argv) > 1 else "info"
@@ -85,9 +104,11 @@ elif command == "stack":
     emit(engine="torch", bench="stack", name="AlexNet conv→BN→ReLU→pool stack", median_ms=med, samples_ms=samples)
 elif command in ("train", "infer"):
     infer_batch = option("--batch", 256) if command == "infer" else batch
-    for arch, ctor in (("alexnet", lambda: AlexNetCifar()), ("resnet18", lambda: ResNetCifar([2, 2, 2, 2]))):
+    size = option("--input", 32)
+    for arch, ctor in (("alexnet", lambda: AlexNetCifar() if size == 32 else alexnet224()),
+                       ("resnet18", lambda: ResNetCifar([2, 2, 2, 2]) if size == 32 else resnet18_224())):
         model = ctor()
-        x = torch.randn(infer_batch, 3, 32, 32)
+        x = torch.randn(infer_batch, 3, size, size)
         labels = torch.arange(infer_batch) % 10
         opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
 
@@ -104,8 +125,77 @@ elif command in ("train", "infer"):
 
         med, samples = measure(reps, step)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        emit(engine="torch", bench=command, name=f"{arch} batch {infer_batch}", median_ms=med, samples_ms=samples,
+        emit(engine="torch", bench=command, name=f"{arch} batch {infer_batch}" + (f" at {size}" if size != 32 else ""),
+             median_ms=med, samples_ms=samples,
              images_per_s=infer_batch / med * 1000, peak_rss_mb=peak)
+elif command == "loader224":
+    # The reference's ImageNet pipeline as torchvision runs it on PIL images (torchvision's
+    # transforms call these PIL operations): PIL decode + convert("RGB"), then RandomResizedCrop(224)
+    # + flip or Resize(256) + CenterCrop(224), ToTensor, Normalize; batches from torch's DataLoader
+    # (num_workers 0: the main thread, one core; 2: two worker processes).
+    import math
+    import random
+
+    import numpy as np
+    from PIL import Image
+
+    photos = sys.argv[sys.argv.index("--photos") + 1]
+    files = sorted(os.path.join(dp, f) for dp, _, fs in os.walk(photos) for f in fs)
+    mean = torch.tensor([0.485, 0.456, 0.406]).view(3, 1, 1)
+    std = torch.tensor([0.229, 0.224, 0.225]).view(3, 1, 1)
+
+    def to_tensor(img):
+        return (torch.from_numpy(np.array(img, dtype=np.uint8)).permute(2, 0, 1).float().div_(255) - mean) / std
+
+    def resized_crop(img):  # torchvision RandomResizedCrop.get_params, scale (0.08, 1), ratio (3/4, 4/3)
+        w, h = img.size
+        area = w * h
+        for _ in range(10):
+            target = area * random.uniform(0.08, 1.0)
+            aspect = math.exp(random.uniform(math.log(3 / 4), math.log(4 / 3)))
+            cw, ch = int(round(math.sqrt(target * aspect))), int(round(math.sqrt(target / aspect)))
+            if 0 < cw <= w and 0 < ch <= h:
+                top, left = random.randint(0, h - ch), random.randint(0, w - cw)
+                break
+        else:
+            cw, ch, top, left = min(w, h), min(w, h), (h - min(w, h)) // 2, (w - min(w, h)) // 2
+        img = img.resize((224, 224), Image.BILINEAR, box=(left, top, left + cw, top + ch))
+        return img.transpose(Image.FLIP_LEFT_RIGHT) if random.random() < 0.5 else img
+
+    def center(img):
+        w, h = img.size
+        img = img.resize((256, int(256 * h / w)) if w <= h else (int(256 * w / h), 256), Image.BILINEAR)
+        w, h = img.size
+        top, left = int(round((h - 224) / 2.0)), int(round((w - 224) / 2.0))
+        return img.crop((left, top, left + 224, top + 224))
+
+    class Photos(torch.utils.data.Dataset):
+        def __init__(self, transform):
+            self.transform = transform
+
+        def __len__(self):
+            return len(files)
+
+        def __getitem__(self, i):
+            with open(files[i], "rb") as f:
+                img = Image.open(f).convert("RGB")
+            return to_tensor(self.transform(img)), 0
+
+    for name, transform in (("train", resized_crop), ("test", center)):
+        for workers in (1, 2):
+            loader = torch.utils.data.DataLoader(Photos(transform), batch_size=batch, shuffle=True, drop_last=True,
+                                                 num_workers=0 if workers == 1 else workers,
+                                                 persistent_workers=workers > 1)
+
+            def epoch():
+                for x, _ in loader:
+                    pass
+
+            median, samples = measure(reps, epoch)
+            images = len(loader) * batch
+            emit(engine="torch", bench="loader224",
+                 name=f"{os.path.basename(os.path.normpath(photos))} imagenet {name}, full decode, {workers} worker{'s' if workers > 1 else ''}",
+                 median_ms=median, samples_ms=samples, images_per_s=images / (median / 1000), images_per_rep=images, batch=batch)
 elif command == "passport":
     # The reference algorithm (kamwoh/DeepIPR PassportBlock / PassportPrivateBlock), re-implemented:
     # conv (no bias) → BN (no affine) → γ·x + β with γ, β the passports through the same conv.

@@ -42,6 +42,11 @@ int ipr_decode_png(const unsigned char *data, size_t size, ipr_decoded_image *ou
 /// Decodes a JPEG held in memory. Returns out->status.
 int ipr_decode_jpeg(const unsigned char *data, size_t size, ipr_decoded_image *out);
 
+/// Decodes a JPEG held in memory at the smallest DCT scaling (1/8, 1/4, 1/2 or none) that keeps its
+/// shorter side at least min_side pixels: up to 8 times less work per side for large photos whose
+/// transforms shrink them anyway. min_side 0 decodes at full size. Returns out->status.
+int ipr_decode_jpeg_scaled(const unsigned char *data, size_t size, int min_side, ipr_decoded_image *out);
+
 /// Releases pixels returned by a decoder (NULL is fine).
 void ipr_codec_free(void *pixels);
 

@@ -11,9 +11,14 @@ public protocol Dataset: Sendable {
     /// Sample `index` (0..<count): the decoded image and its label.
     /// - Throws: `IPRDataError` for an index out of range or a file that cannot be decoded.
     func sample(at index: Int) throws -> (image: Image, label: Int)
+    /// Sample `index`, decoded no smaller than `minimumSide` on its shorter side but possibly smaller
+    /// than stored (JPEG DCT scaling); 0 is full size. Datasets that cannot scale ignore it.
+    func sample(at index: Int, minimumSide: Int) throws -> (image: Image, label: Int)
 }
 
 extension Dataset {
+    public func sample(at index: Int, minimumSide: Int) throws -> (image: Image, label: Int) { try sample(at: index) }
+
     /// Number of classes (`classNames.count`).
     public var classCount: Int { classNames.count }
 

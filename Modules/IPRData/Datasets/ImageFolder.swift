@@ -83,8 +83,10 @@ public struct ImageFolder: Dataset {
 
     public var count: Int { paths.count }
 
-    public func sample(at index: Int) throws -> (image: Image, label: Int) {
+    public func sample(at index: Int) throws -> (image: Image, label: Int) { try sample(at: index, minimumSide: 0) }
+
+    public func sample(at index: Int, minimumSide: Int) throws -> (image: Image, label: Int) {
         try checkIndex(index)
-        return (try ImageCodec.decode(contentsOf: paths[index]), labels[index])
+        return (try ImageCodec.decode(contentsOf: paths[index], minimumSide: minimumSide), labels[index])
     }
 }

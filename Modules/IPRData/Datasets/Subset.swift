@@ -16,4 +16,9 @@ public struct Subset: Dataset {
         try checkIndex(index)
         return try base.sample(at: index)
     }
+
+    public func sample(at index: Int, minimumSide: Int) throws -> (image: Image, label: Int) {
+        try checkIndex(index)
+        return try base.sample(at: index, minimumSide: minimumSide)
+    }
 }

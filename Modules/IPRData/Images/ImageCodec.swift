@@ -41,7 +41,9 @@ extension String {
 public enum ImageCodec {
     /// Decodes PNG or JPEG `bytes`, whichever their signature says; `source` names them in errors.
     /// - Throws: `IPRDataError` `.emptyFile`, `.unsupportedImage`, `.corruptImage`.
-    public static func decode(_ bytes: [UInt8], source: String = "<memory>") throws -> Image {
+    /// `minimumSide` > 0 lets a JPEG decode at 1/2, 1/4 or 1/8 size (libjpeg's DCT scaling, much
+    /// faster) while its shorter side stays at least that; PNGs always decode at full size.
+    public static func decode(_ bytes: [UInt8], source: String = "<memory>", minimumSide: Int = 0) throws -> Image {
         if bytes.isEmpty { throw IPRDataError(.emptyFile, "\(source): empty image file (0 bytes)") }
         guard let format = ImageFormat.detect(bytes) else {
             throw IPRDataError(.unsupportedImage,
@@ -51,7 +53,7 @@ public enum ImageCodec {
         let status = bytes.withUnsafeBufferPointer { buffer in
             switch format {
             case .png: ipr_decode_png(buffer.baseAddress, buffer.count, &result)
-            case .jpeg: ipr_decode_jpeg(buffer.baseAddress, buffer.count, &result)
+            case .jpeg: ipr_decode_jpeg_scaled(buffer.baseAddress, buffer.count, Int32(clamping: minimumSide), &result)
             }
         }
         defer { ipr_codec_free(result.pixels) }
@@ -72,8 +74,8 @@ public enum ImageCodec {
     }
 
     /// Reads and decodes the image file at `path` (PNG or JPEG by content).
-    public static func decode(contentsOf path: String) throws -> Image {
-        try decode(FileSystem.read(path, allowEmpty: true), source: path)
+    public static func decode(contentsOf path: String, minimumSide: Int = 0) throws -> Image {
+        try decode(FileSystem.read(path, allowEmpty: true), source: path, minimumSide: minimumSide)
     }
 
     /// A PNG file of `image` (8-bit RGB, or gray for 1-channel images), in memory.

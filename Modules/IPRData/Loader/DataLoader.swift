@@ -30,12 +30,16 @@ public final class DataLoader: BatchSource {
     public let prefetch: Int
     /// Threads that decode and augment the samples of one batch (1: the prefetch thread alone).
     public let workers: Int
+    /// Whether large JPEGs decode at the reduced size the transform's first step allows
+    /// (`ImageTransform.sourceSide`); false decodes every image at full size, as PIL does.
+    public let scaledDecoding: Bool
 
     /// - Parameters:
     ///   - prefetch: batches prepared ahead on a background thread (0: none, build on `next()`).
     ///   - workers: threads splitting the samples of a batch (default 1).
+    ///   - scaledDecoding: decode large JPEGs smaller when the transform shrinks them anyway (default true).
     public init(dataset: any Dataset, batchSize: Int, shuffle: Bool = false, seed: UInt64 = 0, dropLast: Bool = false,
-                transform: SampleTransform = SampleTransform([]), prefetch: Int = 2, workers: Int = 1) {
+                transform: SampleTransform = SampleTransform([]), prefetch: Int = 2, workers: Int = 1, scaledDecoding: Bool = true) {
         precondition(batchSize > 0, "DataLoader: batchSize must be positive, got \(batchSize)")
         precondition(prefetch >= 0 && workers >= 1, "DataLoader: prefetch must be ≥ 0 and workers ≥ 1")
         self.dataset = dataset
@@ -46,6 +50,7 @@ public final class DataLoader: BatchSource {
         self.transform = transform
         self.prefetch = prefetch
         self.workers = workers
+        self.scaledDecoding = scaledDecoding
     }
 
     /// Batches per epoch.
@@ -84,6 +89,7 @@ public final class DataLoader: BatchSource {
     func tensors(_ items: [(dataset: Int, rng: RNG)], source: any Dataset, transform: SampleTransform, workers: Int,
                  context: String) throws -> (Tensor, [Int]) {
         let n = items.count
+        let minimumSide = scaledDecoding ? transform.image.sourceSide ?? 0 : 0
         var images = [Image?](repeating: nil, count: n)
         var labels = [Int](repeating: 0, count: n)
         var errors = [Error?](repeating: nil, count: n)
@@ -94,7 +100,7 @@ public final class DataLoader: BatchSource {
                     runChunks(n, workers: workers) { range in
                         for i in range {
                             do {
-                                let s = try source.sample(at: items[i].dataset)
+                                let s = try source.sample(at: items[i].dataset, minimumSide: minimumSide)
                                 var rng = items[i].rng
                                 do { out.images[i] = try transform.image.apply(s.image, rng: &rng) } catch let e as IPRDataError {
                                     throw IPRDataError(e.code, "sample \(items[i].dataset): \(e.message)")

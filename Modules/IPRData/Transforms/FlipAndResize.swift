@@ -32,6 +32,12 @@ public struct Resize: ImageTransform {
 
     public var isRandom: Bool { false }
 
+    /// `Resize(n)` shrinks any input whose shorter side is at least n.
+    public var sourceSide: Int? {
+        if case let .shorterSide(s) = size { return s }
+        return nil
+    }
+
     /// The output size for an input of `width × height` (torchvision `_compute_resized_output_size`).
     public func outputSize(width: Int, height: Int) -> (width: Int, height: Int) {
         switch size {
@@ -73,6 +79,14 @@ public struct RandomResizedCrop: ImageTransform {
     }
 
     public var isRandom: Bool { true }
+
+    /// The smallest crop (area fraction `scale.lowerBound`, the most elongated ratio) of an image
+    /// whose shorter side is this still has the output's size on its own shorter side.
+    public var sourceSide: Int? {
+        guard scale.lowerBound > 0 else { return nil }
+        let elongation = max(ratio.upperBound, 1 / ratio.lowerBound, 1)
+        return Int((Double(max(height, width)) * (elongation / scale.lowerBound).squareRoot()).rounded(.up))
+    }
 
     /// The crop box (torchvision `get_params`) for an image of `imageWidth × imageHeight`.
     public static func parameters(imageWidth: Int, imageHeight: Int, scale: ClosedRange<Double>, ratio: ClosedRange<Double>,

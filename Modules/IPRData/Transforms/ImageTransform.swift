@@ -11,6 +11,14 @@ public protocol ImageTransform: Sendable {
     /// - Throws: `IPRDataError.imageSize` when the image cannot take the transform (a crop larger
     ///   than the image).
     func apply(_ image: Image, rng: inout RNG) throws -> Image
+    /// The shorter side an input needs for this transform to give, up to resampling, what it gives
+    /// on the full-size image: a JPEG at least twice that large may be decoded at 1/2, 1/4 or 1/8
+    /// size first (libjpeg's DCT scaling). nil: every pixel matters (crops, flips).
+    var sourceSide: Int? { get }
+}
+
+extension ImageTransform {
+    public var sourceSide: Int? { nil }
 }
 
 /// Transforms applied in order (torchvision `Compose` for the image part of a pipeline).
@@ -22,6 +30,9 @@ public struct Compose: ImageTransform {
     public init(_ transforms: any ImageTransform...) { self.transforms = transforms }
 
     public var isRandom: Bool { transforms.contains { $0.isRandom } }
+
+    /// What the first step needs: it alone sees the decoded image.
+    public var sourceSide: Int? { transforms.first?.sourceSide }
 
     public func apply(_ image: Image, rng: inout RNG) throws -> Image {
         var x = image

@@ -39,3 +39,39 @@ func runLoaderBench(reps: Int, batch: Int, emit: ([String: Any]) -> Void) throws
           "batch": batch])
     _ = checksum
 }
+
+/// ImageNet loading at 224 on real photos: the reference's training transform (random-resized crop
+/// 224, flip) and test transform (resize 256, center crop 224) over every JPEG of `photos/<class>/`,
+/// each with full decoding (PIL's path) and with DCT-scaled decoding, on 1 and 2 worker threads.
+func runPhotoLoaderBench(reps: Int, batch: Int, photos: String, emit: ([String: Any]) -> Void) throws {
+    let data = try ImageFolder(root: photos)
+    let transforms: [(String, SampleTransform)] = [("train", .imageNetTrain()), ("test", .imageNetTest())]
+    for (name, transform) in transforms {
+        for scaled in [false, true] {
+            for workers in [1, 2] {
+                let loader = DataLoader(dataset: data, batchSize: batch, shuffle: true, seed: 0, dropLast: true,
+                                        transform: transform, prefetch: 2, workers: workers, scaledDecoding: scaled)
+                var epoch = 0
+                var checksum: Float = 0
+                func oneRep() throws {
+                    try loader.forEachBatch(epoch: epoch) { checksum += $0.images.pointer[0] }
+                    epoch += 1
+                }
+                try oneRep()
+                var samples: [Double] = []
+                for _ in 0..<max(reps, 1) {
+                    let t0 = DispatchTime.now().uptimeNanoseconds
+                    try oneRep()
+                    samples.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
+                }
+                let medianMs = samples.sorted()[samples.count / 2]
+                let images = loader.batchCount * batch
+                emit(["engine": "swift", "bench": "loader224",
+                      "name": "\((photos as NSString).lastPathComponent) imagenet \(name), \(scaled ? "scaled" : "full") decode, \(workers) worker\(workers > 1 ? "s" : "")",
+                      "median_ms": medianMs, "samples_ms": samples, "images_per_s": Double(images) / (medianMs / 1000),
+                      "images_per_rep": images, "batch": batch])
+                _ = checksum
+            }
+        }
+    }
+}

@@ -3,10 +3,11 @@
 //
 //   iprbench conv  [--reps N] [--batch N]   forward+backward of each AlexNet-CIFAR conv shape
 //   iprbench stack [--reps N] [--batch N]   the AlexNet-CIFAR conv→BN→ReLU→pool feature stack, fwd+bwd
-//   iprbench train [--batch 64]             AlexNet-CIFAR and ResNet-18 training steps (fwd, loss, bwd, SGD)
+//   iprbench train [--batch 64] [--input 32] AlexNet and ResNet-18 training steps (fwd, loss, bwd, SGD); --input 224: the ImageNet models
 //   iprbench infer [--batch 256]            the same models in evaluation mode
 //   iprbench passport [--batch 64]          AlexNet plain / V1 / V2 training steps, plain vs V1 inference
 //   iprbench loader                         images/s of the CIFAR train transform through the loader, one core
+//   iprbench loader224 --photos DIR         images/s of the ImageNet transforms on DIR's JPEGs: full / scaled decoding, 1 / 2 workers
 //   iprbench ops | gemm                     memory-bound ops; conv-shaped GEMMs (OpenBLAS kernel choice)
 //   iprbench info                           BLAS kernel, threads, convolution kernels
 //   iprbench convalgo [--batch 64]          every conv of AlexNet and ResNet-18: oneDNN's kernel and time per algorithm
@@ -138,9 +139,10 @@ case "train", "infer":
     // Training step (forward, cross-entropy, backward, SGD with momentum and weight decay) at
     // --batch, or inference at 4× --batch, of the reference architectures on 32×32 inputs.
     let inferBatch = command == "infer" ? option("--batch", default: 256) : batch
+    let size = option("--input", default: 32)
     for arch in ["alexnet", "resnet18"] where selected(arch) {
-        let model = try! Models.make(arch, config: ModelConfig(classes: 10), seed: 1)
-        let x = Tensor.normal([inferBatch, 3, 32, 32], rng: &rng)
+        let model = try! Models.make(arch, config: ModelConfig(classes: 10, inputSize: size), seed: 1)
+        let x = Tensor.normal([inferBatch, 3, size, size], rng: &rng)
         let labels = (0..<inferBatch).map { $0 % 10 }
         let sgd = SGD(parameters: model.trainableParameters(), learningRate: 0.01, momentum: 0.9, weightDecay: 5e-4)
         let r = measure(reps: reps) {
@@ -152,7 +154,7 @@ case "train", "infer":
                 _ = noGrad { model(x, .eval) }
             }
         }
-        emit(["engine": "swift", "bench": command, "name": "\(arch) batch \(inferBatch)", "median_ms": r.median,
+        emit(["engine": "swift", "bench": command, "name": "\(arch) batch \(inferBatch)" + (size != 32 ? " at \(size)" : ""), "median_ms": r.median,
               "samples_ms": r.samples, "images_per_s": Double(inferBatch) / r.median * 1000, "peak_rss_mb": peakResidentMB(),
               "peak_tensor_mb": Double(BufferPool.shared.statistics.peakLiveBytes) / 1048576])
     }
@@ -160,6 +162,12 @@ case "convalgo":
     try! runConvAlgorithmBench(reps: reps, batch: batch, selected: selected, emit: emit)
 case "loader":
     try! runLoaderBench(reps: reps, batch: batch, emit: emit)
+case "loader224":
+    guard let i = CommandLine.arguments.firstIndex(of: "--photos"), i + 1 < CommandLine.arguments.count else {
+        FileHandle.standardError.write(Data("loader224 needs --photos DIR (DIR/<class>/*.jpg; Tools/bench/make_photos.py makes them)\n".utf8))
+        exit(2)
+    }
+    try! runPhotoLoaderBench(reps: reps, batch: batch, photos: CommandLine.arguments[i + 1], emit: emit)
 case "passport":
     // Scheme training steps on AlexNet-CIFAR with the reference passport layout (layers 4, 5, 6) at
     // --batch, next to the plain step, and V1 inference against plain inference.
@@ -195,7 +203,7 @@ case "gemm":
               "samples_ms": r.samples, "gflops": 2 * Double(m * n * k) / r.median / 1e6, "blas_core": BLASInfo.coreName])
     }
 default:
-    FileHandle.standardError.write(Data("usage: iprbench info | conv | stack | train | infer | passport | convalgo | loader | ops | gemm [--reps N] [--batch N] [--only SUFFIX] [--conv-algorithm direct|auto|measured]\n".utf8))
+    FileHandle.standardError.write(Data("usage: iprbench info | conv | stack | train | infer | passport | convalgo | loader | loader224 --photos DIR | ops | gemm [--reps N] [--batch N] [--only SUFFIX] [--conv-algorithm direct|auto|measured]\n".utf8))
     exit(2)
 }
 

@@ -175,9 +175,9 @@ struct AttackTarget: ParsableArguments {
         catch let error as IPRDataError where error.code == .missingFile || error.code == .noTestSplit { test = nil }
         let (trainTransform, testTransform) = try Datasets.kind(name).transforms(info.config.inputSize, info.normalize)
         let batches = LoaderTrainingData(loader: DataLoader(dataset: train, batchSize: data.batchSize, shuffle: true, seed: seed,
-                                                            transform: trainTransform, workers: data.workers), samples: train.count)
+                                                            transform: trainTransform, workers: data.workers, scaledDecoding: !data.fullDecode), samples: train.count)
         let held = test.map { LoaderTrainingData(loader: DataLoader(dataset: $0, batchSize: data.batchSize, transform: testTransform,
-                                                                   workers: data.workers), samples: $0.count) }
+                                                                   workers: data.workers, scaledDecoding: !data.fullDecode), samples: $0.count) }
         return AttackerData(batches: batches, evaluation: held, classes: train.classNames.count)
     }
 }

@@ -183,13 +183,13 @@ extension IPRTool {
             let normalize = Normalize.imageNet
             let (trainTransform, testTransform) = try Datasets.kind(data.dataset).transforms(inputSize, normalize)
             let trainLoader = DataLoader(dataset: trainSet, batchSize: data.batchSize, shuffle: true, seed: seed,
-                                         transform: trainTransform, workers: data.workers)
+                                         transform: trainTransform, workers: data.workers, scaledDecoding: !data.fullDecode)
             let trainData = try triggers?.mixed(into: trainLoader, perBatch: triggerBatch, inputSize: inputSize, normalize: normalize, seed: seed)
                 ?? LoaderTrainingData(loader: trainLoader, samples: trainSet.count)
             let monitors = triggers.map { [(name: "trigger", data: $0.batches(inputSize: inputSize, normalize: normalize) as any TrainingData)] } ?? []
             let testData = testSet.map {
                 LoaderTrainingData(loader: DataLoader(dataset: $0, batchSize: data.batchSize, transform: testTransform,
-                                                      workers: data.workers), samples: $0.count)
+                                                      workers: data.workers, scaledDecoding: !data.fullDecode), samples: $0.count)
             }
             var options = TrainingOptions(epochs: epochs, outputDirectory: out)
             options.learningRate = lr
