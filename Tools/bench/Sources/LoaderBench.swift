@@ -15,29 +15,27 @@ func runLoaderBench(reps: Int, batch: Int, emit: ([String: Any]) -> Void) throws
     let imagesPerEpoch = loader.batchCount * batch
     // Enough epochs per repetition that one takes tens of milliseconds.
     let epochsPerRep = max(1, 20_000 / max(imagesPerEpoch, 1))
-    var epoch = 0
-    var checksum: Float = 0
-    func oneRep() throws {
-        for _ in 0..<epochsPerRep {
-            try loader.forEachBatch(epoch: epoch) { checksum += $0.images.pointer[0] }
-            epoch += 1
-        }
-    }
-    try oneRep()
-    var samples: [Double] = []
-    for _ in 0..<max(reps, 1) {
-        let t0 = DispatchTime.now().uptimeNanoseconds
-        try oneRep()
-        samples.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
-    }
-    let sorted = samples.sorted()
-    let mid = sorted.count / 2
-    let medianMs = sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+    let (medianMs, samples) = try timeEpochs(loader, reps: reps, epochsPerRep: epochsPerRep)
     let images = imagesPerEpoch * epochsPerRep
     emit(["engine": "swift", "bench": "loader", "name": "CIFAR train transform, 1 core", "median_ms": medianMs,
           "samples_ms": samples, "images_per_s": Double(images) / (medianMs / 1000), "images_per_rep": images,
           "batch": batch])
+}
+
+/// Median and samples (ms) of `reps` repetitions of `epochsPerRep` epochs, after one warm-up.
+func timeEpochs(_ loader: DataLoader, reps: Int, epochsPerRep: Int = 1) throws -> (median: Double, samples: [Double]) {
+    var epoch = 0
+    var checksum: Float = 0
+    var failure: Error?
+    let result = measure(reps: max(reps, 1)) {
+        for _ in 0..<epochsPerRep {
+            do { try loader.forEachBatch(epoch: epoch) { checksum += $0.images.pointer[0] } } catch { failure = error }
+            epoch += 1
+        }
+    }
+    if let failure { throw failure }
     _ = checksum
+    return result
 }
 
 /// ImageNet loading at 224 on real photos: the reference's training transform (random-resized crop
@@ -51,26 +49,12 @@ func runPhotoLoaderBench(reps: Int, batch: Int, photos: String, emit: ([String: 
             for workers in [1, 2] {
                 let loader = DataLoader(dataset: data, batchSize: batch, shuffle: true, seed: 0, dropLast: true,
                                         transform: transform, prefetch: 2, workers: workers, scaledDecoding: scaled)
-                var epoch = 0
-                var checksum: Float = 0
-                func oneRep() throws {
-                    try loader.forEachBatch(epoch: epoch) { checksum += $0.images.pointer[0] }
-                    epoch += 1
-                }
-                try oneRep()
-                var samples: [Double] = []
-                for _ in 0..<max(reps, 1) {
-                    let t0 = DispatchTime.now().uptimeNanoseconds
-                    try oneRep()
-                    samples.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e6)
-                }
-                let medianMs = samples.sorted()[samples.count / 2]
+                let (medianMs, samples) = try timeEpochs(loader, reps: reps)
                 let images = loader.batchCount * batch
                 emit(["engine": "swift", "bench": "loader224",
                       "name": "\((photos as NSString).lastPathComponent) imagenet \(name), \(scaled ? "scaled" : "full") decode, \(workers) worker\(workers > 1 ? "s" : "")",
                       "median_ms": medianMs, "samples_ms": samples, "images_per_s": Double(images) / (medianMs / 1000),
                       "images_per_rep": images, "batch": batch])
-                _ = checksum
             }
         }
     }
