@@ -5,10 +5,10 @@ CIFAR-10 subset the Swift engine uses, for baseline (AlexNetNormal), V1 (AlexNet
 --reference (a checkout of kamwoh/DeepIPR), and its training steps are the reference's own
 `experiments.trainer.Trainer.train` / `experiments.trainer_private.TrainerPrivate.train`.
 
-    .venv/bin/python Tools/reference/deepipr_side_by_side.py --reference /tmp/deepipr \
+    .venv/bin/python Tools/reference/deepipr_side_by_side.py --reference DIR \
         --data Fixtures/cifar10_subset --seed 1
     # V3 and trigger-set accuracy for every model (needs Pillow):
-    .venv/bin/python Tools/reference/deepipr_side_by_side.py --reference /tmp/deepipr \
+    .venv/bin/python Tools/reference/deepipr_side_by_side.py --reference DIR \
         --models baseline,v2,v3 --trigger-set Fixtures/trigger_set --seed 1
 
 Recipe: batch 64 (drop_last, as the reference's loader), SGD lr 0.01 momentum 0.9 weight decay 1e-4 (the
@@ -171,7 +171,7 @@ def run_epochs(trainer, loader, epochs, opt, tag, eval_fn, wm_loader=None, trigg
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--reference", default="/tmp/deepipr")
+    ap.add_argument("--reference", required=True)
     ap.add_argument("--data", default="Fixtures/cifar10_subset")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--baseline-epochs", type=int, default=15)
