@@ -28,10 +28,18 @@ public enum PassportCheckpoint {
         let (model, _) = try PassportBlockFactory.makeModel(info.arch, config: info.config, scheme: scheme, passports: config, seed: 0, passportSeed: 0)
         let released = info.extra["released"] == "true"
         if released {
-            // Everything but the private passport must be there.
-            let missing = model.stateDict().names.filter { !isPrivate($0) && file[$0] == nil }
+            // Everything but the private passport must be there, and nothing the scheme does not
+            // define: a passport layer with parameters of its own (an attack's substituted block) is
+            // a structurally modified model, not a released one.
+            let names = model.stateDict().names
+            let missing = names.filter { !isPrivate($0) && file[$0] == nil }
             guard missing.isEmpty else {
                 throw IPRTensorError(.stateDictMismatch, "\(path): released model lacks \(missing.prefix(5).joined(separator: ", "))")
+            }
+            let defined = Set(names)
+            let foreign = file.names.filter { !defined.contains($0) }
+            guard foreign.isEmpty else {
+                throw IPRTensorError(.stateDictMismatch, "\(path): structurally modified: tensors \(info.arch) \(scheme.rawValue) does not define: \(foreign.prefix(5).joined(separator: ", "))")
             }
         }
         try model.load(file, strict: !released, source: path)

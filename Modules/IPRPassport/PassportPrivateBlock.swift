@@ -31,6 +31,9 @@ public final class PassportPrivateBlock: PassportLayer, PathDependent {
     /// (`PrivateStatistics.reestimate`).
     var statisticsEstimate: BatchStatisticsEstimate?
     private let signLoss: SignLossBuffers
+    /// γ and β the public path uses instead of `publicScale`, `publicBias` while set: tensors an
+    /// attack computes (the ERB attack's residual block), with their graph. Not part of the state dict.
+    public var freeAffine: (scale: Tensor, bias: Tensor)?
 
     public init(_ spec: ConvBlockSpec, signature: [Float], keys: (key: Tensor, skey: Tensor)? = nil, signLossRatio: Float = 0.1,
                 rng: inout RNG) {
@@ -64,7 +67,7 @@ public final class PassportPrivateBlock: PassportLayer, PathDependent {
             gamma = scale(); beta = bias()
             lastScale = context.training ? gamma : nil
         } else {
-            gamma = publicScale; beta = publicBias
+            (gamma, beta) = freeAffine ?? (publicScale, publicBias)
         }
         // The convolution itself is the same on both paths: with a memo, the first passport layer (whose
         // input is the shared prefix's output) computes it once.

@@ -125,6 +125,13 @@ import IPRTensor
                 #expect(!names.contains { $0.contains("key_private") || $0.hasSuffix(".b") || $0.contains("bn_private") })
                 let (public_, _, _) = try PassportCheckpoint.load(out)
                 #expect(noGrad { public_(x, .eval) }.array == noGrad { model(x, .eval) }.array)
+                // A released file with a tensor the scheme does not define (an attack's block inside a
+                // passport layer) is structurally modified: an error naming it, not a model.
+                var modified = try SafeTensors.read(contentsOf: out)
+                modified.set("features.4.erb.w1", SafeTensor(floats: [Float](repeating: 0, count: 384 * 48), shape: [384, 48]))
+                try SafeTensors.write(modified, to: dir + "/modified.safetensors")
+                let e = try #require(throws: IPRTensorError.self) { _ = try PassportCheckpoint.load(dir + "/modified.safetensors") }
+                #expect(e.message.contains("structurally modified") && e.message.contains("features.4.erb.w1"))
             }
         }
     }

@@ -144,6 +144,21 @@ import Testing
         #expect(forgedReport["verdict"] as? String == "not-verified")
         #expect(((forgedReport["signature"] as? [String: Any])?["detection"] as? Double).map { $0 < 0.8 } == true)
 
+        // Both claims under one rule: the owner's holds, the forger's does not; two copies of one claim settle nothing.
+        func dispute(_ claims: [String]) throws -> Run {
+            try iprtool(["dispute", "--checkpoint", v2 + "/last.safetensors", "--data", Self.cifar, "--limit", "96", "--json",
+                         "--max-accuracy-drop", "1", "--null-samples", "199"] + claims.flatMap { ["--claim", $0] })
+        }
+        let settled = try dispute([forger + "/passport.safetensors", v2 + "/passport.safetensors"])
+        let verdicts = try json(settled)
+        #expect(settled.status == 0 && verdicts["decision"] as? Int == 1, "\(settled.stdout)\(settled.stderr)")
+        #expect((verdicts["claims"] as? [[String: Any]])?.map { $0["verdict"] as? String } == ["not-verified", "verified"])
+        let tied = try dispute([v2 + "/passport.safetensors", v2 + "/passport.safetensors"])
+        let tiedVerdicts = try json(tied)
+        #expect(tied.status == 1 && tiedVerdicts["decision"] is NSNull && tied.stdout.contains("does not settle"))
+        #expect(try iprtool(["dispute", "--checkpoint", v2 + "/last.safetensors", "--claim", v2 + "/passport.safetensors",
+                             "--data", Self.cifar]).status == 64)
+
         // The released model has no private passport and evaluates like the public path.
         let released = dir + "/public.safetensors"
         #expect(try iprtool(["release", "--checkpoint", v2 + "/last.safetensors", "--out", released]).status == 0)
@@ -328,7 +343,7 @@ import Testing
         #expect(badSuite.status == 64 && badSuite.stderr.contains("unknown attack 'erase'"))
 
         let unknown = try iprtool(["attack", "erase", "--out", dir + "/x"] + base)
-        #expect(unknown.status == 64 && unknown.stderr.contains("unknown attack 'erase'; known: fake1, fake2, fake3, flip, ftal, ftll, prune, rtal, rtll"))
+        #expect(unknown.status == 64 && unknown.stderr.contains("unknown attack 'erase'; known: cerb, fake1, fake2, fake3, flip, ftal, ftll, ierb, prune, rtal, rtll"))
         let option = try iprtool(["attack", "prune", "--option", "epochs=3", "--out", dir + "/x"] + base)
         #expect(option.status != 0 && option.stderr.contains("attack 'prune' takes no option 'epochs'; it takes levels, save-level"))
         let level = try iprtool(["attack", "flip", "--levels", "0,2", "--out", dir + "/x"] + base)

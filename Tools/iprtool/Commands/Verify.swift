@@ -50,29 +50,13 @@ extension IPRTool {
 
         @OptionGroup var data: DataArguments
 
-        @Option(help: "Minimum overall signature detection (0…1).")
-        var minDetection: Double = 0.95
-
-        @Option(help: "Largest accepted drop from the model's own accuracy (absolute, 0…1).")
-        var maxAccuracyDrop: Double = 0.10
-
-        @Option(help: "Random passports drawn for the null distribution of detection (no data pass each; 999 resolves p = 0.001).")
-        var nullSamples = 999
-
-        @Option(help: "Random passports whose accuracy is also measured (one or two test-set passes each): what a forger would get.")
-        var forgedSamples = 5
-
-        @Option(help: "Largest accepted p-value of detection against the random passports.")
-        var maxNullP: Double = 0.05
+        @OptionGroup var rule: VerificationRule
 
         @Option(help: "Minimum trigger-set accuracy for a black-box verdict (0…1).")
         var minTriggerAccuracy: Double = 0.5
 
         @Option(help: "Largest accepted chance probability of the trigger matches (binomial tail at 1/classes).")
         var maxTriggerP: Double = 1e-6
-
-        @Option(help: "Seed for the random passports.")
-        var seed: UInt64 = 0
 
         @Flag(help: "Print the report as one JSON object on standard output.")
         var json = false
@@ -83,11 +67,9 @@ extension IPRTool {
             }
             if passport != nil { try data.validateNames() }
             if triggerSet == nil && !nullModels.isEmpty { throw ValidationError("--null-models needs --trigger-set") }
-            for (name, v) in [("--min-detection", minDetection), ("--max-accuracy-drop", maxAccuracyDrop), ("--max-null-p", maxNullP),
-                              ("--min-trigger-accuracy", minTriggerAccuracy), ("--max-trigger-p", maxTriggerP)] {
+            for (name, v) in [("--min-trigger-accuracy", minTriggerAccuracy), ("--max-trigger-p", maxTriggerP)] {
                 guard (0...1).contains(v) else { throw ValidationError("\(name) is a fraction in 0…1, got \(v)") }
             }
-            guard nullSamples >= 0, forgedSamples >= 0 else { throw ValidationError("--null-samples and --forged-samples must be ≥ 0") }
         }
 
         func run() throws {
@@ -143,15 +125,7 @@ extension IPRTool {
         }
 
         func verifyWhiteBox(_ model: any Layer, _ info: CheckpointInfo, passport path: String) throws -> VerificationReport {
-            let claimed = try Passport.read(path)
-            var thresholds = VerificationThresholds()
-            thresholds.minDetection = minDetection
-            thresholds.maxAccuracyDrop = maxAccuracyDrop
-            thresholds.maxNullPValue = maxNullP
-            thresholds.nullSamples = nullSamples
-            thresholds.forgedAccuracySamples = forgedSamples
-            return try Verifier.verify(model: model, passport: claimed, data: try data.testBatches(for: info, checkpoint: checkpoint),
-                                       thresholds: thresholds, seed: seed)
+            try rule.verify(model, passport: try Passport.read(path), data: try data.testBatches(for: info, checkpoint: checkpoint))
         }
 
         func printBlackBox(_ r: BlackBoxReport, staged: Bool) {
@@ -188,6 +162,46 @@ extension IPRTool {
                 ?? "(the checkpoint records no passport fingerprint)"
             say("  passport sha256 \(fingerprint.prefix(12))… \(match)")
         }
+    }
+}
+
+/// The white-box verification rule's thresholds, shared by `verify` and `dispute` so that every
+/// claim is judged by the same rule.
+struct VerificationRule: ParsableArguments {
+    @Option(help: "Minimum overall signature detection (0…1).")
+    var minDetection: Double = 0.95
+
+    @Option(help: "Largest accepted drop from the model's own accuracy (absolute, 0…1).")
+    var maxAccuracyDrop: Double = 0.10
+
+    @Option(help: "Random passports drawn for the null distribution of detection (no data pass each; 999 resolves p = 0.001).")
+    var nullSamples = 999
+
+    @Option(help: "Random passports whose accuracy is also measured (one or two test-set passes each): what a forger would get.")
+    var forgedSamples = 5
+
+    @Option(help: "Largest accepted p-value of detection against the random passports.")
+    var maxNullP: Double = 0.05
+
+    @Option(help: "Seed for the random passports.")
+    var seed: UInt64 = 0
+
+    func validate() throws {
+        for (name, v) in [("--min-detection", minDetection), ("--max-accuracy-drop", maxAccuracyDrop), ("--max-null-p", maxNullP)] {
+            guard (0...1).contains(v) else { throw ValidationError("\(name) is a fraction in 0…1, got \(v)") }
+        }
+        guard nullSamples >= 0, forgedSamples >= 0 else { throw ValidationError("--null-samples and --forged-samples must be ≥ 0") }
+    }
+
+    /// `passport` claimed on `model`, judged on `data`.
+    func verify(_ model: any Layer, passport: Passport, data: LoaderTrainingData) throws -> VerificationReport {
+        var thresholds = VerificationThresholds()
+        thresholds.minDetection = minDetection
+        thresholds.maxAccuracyDrop = maxAccuracyDrop
+        thresholds.maxNullPValue = maxNullP
+        thresholds.nullSamples = nullSamples
+        thresholds.forgedAccuracySamples = forgedSamples
+        return try Verifier.verify(model: model, passport: passport, data: data, thresholds: thresholds, seed: seed)
     }
 }
 
