@@ -132,6 +132,21 @@ public struct AttackContext {
         return t
     }
 
+    /// The attacker's data, or an error saying that attack `name` (which `does` with it) needs some.
+    func requireAttackerData(_ name: String, does: String = "trains on the attacker's data") throws -> AttackerData {
+        guard let attackerData else {
+            throw IPRAttacksError(.unsuitableInput, "attack '\(name)' \(does): give it (iprtool: --attacker-data DIR)")
+        }
+        return attackerData
+    }
+
+    /// The model's passport layers, or an error: attack `name` works on them.
+    func requirePassportLayers(_ name: String) throws -> [any PassportLayer] {
+        let layers = passportLayers(in: model)
+        guard !layers.isEmpty else { throw IPRAttacksError(.unsuitableInput, "\(name): the model has no passport layers") }
+        return layers
+    }
+
     /// The owner's claim on the model as it is now: accuracy with the passport (the private path for
     /// V2/V3), the signature's detection, public accuracy and the verdict.
     public func measure() throws -> AttackReport.Measurement {

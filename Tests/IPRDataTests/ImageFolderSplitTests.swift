@@ -145,3 +145,21 @@ struct ImageFolderSplitTests {
         }
     }
 }
+
+@Suite("Subsets")
+struct SubsetTests {
+    @Test("A seeded fraction: the rounded count, base order, reproducible, other seeds other samples; bad fractions are errors")
+    func fraction() throws {
+        let data = try CIFAR10(root: Fixtures.cifar10, split: .train)
+        let tenth = try Subset(data, fraction: 0.1, seed: 3)
+        #expect(tenth.count == 70)
+        let labels = try tenth.allLabels(), again = try Subset(data, fraction: 0.1, seed: 3).allLabels()
+        #expect(labels == again)
+        #expect(try (4...8).contains { try Subset(data, fraction: 0.1, seed: $0).allLabels() != labels })
+        #expect(try Subset(data, fraction: 1, seed: 3).allLabels() == data.allLabels())
+        #expect(try Subset(data, fraction: 1e-9, seed: 3).count == 1)
+        for bad in [0, -0.1, 1.5, Double.nan] {
+            expectDataError(.invalidOption, mentioning: ["(0, 1]"]) { _ = try Subset(data, fraction: bad, seed: 0) }
+        }
+    }
+}

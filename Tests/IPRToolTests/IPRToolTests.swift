@@ -346,6 +346,8 @@ import Testing
         #expect(unknown.status == 64 && unknown.stderr.contains("unknown attack 'erase'; known: cerb, fake1, fake2, fake3, flip, ftal, ftll, ierb, prune, rtal, rtll"))
         let option = try iprtool(["attack", "prune", "--option", "epochs=3", "--out", dir + "/x"] + base)
         #expect(option.status != 0 && option.stderr.contains("attack 'prune' takes no option 'epochs'; it takes levels, save-level"))
+        let fraction = try iprtool(["attack", "fake2", "--attacker-fraction", "1.5", "--out", dir + "/x"] + base)
+        #expect(fraction.status == 64 && fraction.stderr.contains("--attacker-fraction must be in (0, 1]"))
         let level = try iprtool(["attack", "flip", "--levels", "0,2", "--out", dir + "/x"] + base)
         #expect(level.status != 0 && level.stderr.contains("must be comma-separated fractions in 0…1"))
         let wrong = try iprtool(["attack", "prune", "--checkpoint", dir + "/v2/last.safetensors", "--passport", dir + "/other/passport.safetensors",

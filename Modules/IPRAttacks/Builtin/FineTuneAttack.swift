@@ -25,9 +25,7 @@ struct FineTuneAttack: Attack {
     func run(_ context: AttackContext) throws -> AttackOutcome {
         let epochs = try context.options.int("epochs", atLeast: 1)
         let lr = try context.options.double("lr", in: 1e-8...10), decay = try context.options.double("weight-decay", in: 0...1)
-        guard let data = context.attackerData else {
-            throw IPRAttacksError(.unsuitableInput, "attack '\(name)' trains on the attacker's data: give it (iprtool: --attacker-data DIR)")
-        }
+        let data = try context.requireAttackerData(name)
         guard data.classes == nil || data.classes == context.info.config.classes else {
             throw IPRAttacksError(.unsuitableInput, "attack '\(name)' fine-tunes the model's \(context.info.config.classes)-class classifier; the attacker data has \(data.classes!) classes")
         }

@@ -12,8 +12,7 @@ struct FlipAttack: Attack {
 
     func run(_ context: AttackContext) throws -> AttackOutcome {
         let levels = try context.options.levels()
-        let layers = passportLayers(in: context.model)
-        guard !layers.isEmpty else { throw IPRAttacksError(.unsuitableInput, "flip: the model has no passport layers") }
+        let layers = try context.requirePassportLayers("flip")
         let bitsByPath = Dictionary(context.ownerPassport.layers.map { ($0.path, $0.bits) }, uniquingKeysWith: { a, _ in a })
         let paths = context.model.namedModules().compactMap { m in (m.module as? any PassportLayer).map { _ in m.path } }
 

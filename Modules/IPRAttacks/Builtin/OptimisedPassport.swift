@@ -18,9 +18,7 @@ struct OptimisedPassport: Attack {
     func run(_ context: AttackContext) throws -> AttackOutcome {
         let epochs = try context.options.int("epochs", atLeast: 1)
         let lr = try context.options.double("lr", in: 1e-8...10), fraction = try context.options.fraction("flip-fraction")
-        guard let data = context.attackerData else {
-            throw IPRAttacksError(.unsuitableInput, "attack 'fake3' optimises the passport on the attacker's data: give it (iprtool: --attacker-data DIR)")
-        }
+        let data = try context.requireAttackerData("fake3", does: "optimises the passport on the attacker's data")
         let before = try context.measure()
         let model = context.model
         try context.ownerPassport.install(into: model)   // the insider's starting point

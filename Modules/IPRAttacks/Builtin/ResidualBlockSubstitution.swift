@@ -22,13 +22,10 @@ struct ResidualBlockSubstitution: Attack {
     func run(_ context: AttackContext) throws -> AttackOutcome {
         let epochs = try context.options.int("epochs", atLeast: 1)
         let lr = try context.options.double("lr", in: 1e-8...10)
-        guard let data = context.attackerData else {
-            throw IPRAttacksError(.unsuitableInput, "attack '\(name)' trains on the attacker's data: give it (iprtool: --attacker-data DIR)")
-        }
+        let data = try context.requireAttackerData(name)
         let before = try context.measure()
         let model = context.model
-        let layers = passportLayers(in: model)
-        guard !layers.isEmpty else { throw IPRAttacksError(.unsuitableInput, "\(name): the model has no passport layers") }
+        let layers = try context.requirePassportLayers(name)
         let owner = ownerBits(context)
 
         var rng = RNG(seed: context.seed, stream: combined ? 0xCE2B : 0x1E2B)

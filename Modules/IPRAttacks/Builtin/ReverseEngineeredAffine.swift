@@ -16,13 +16,10 @@ struct ReverseEngineeredAffine: Attack {
     func run(_ context: AttackContext) throws -> AttackOutcome {
         let epochs = try context.options.int("epochs", atLeast: 1)
         let lr = try context.options.double("lr", in: 1e-8...10), fraction = try context.options.fraction("flip-fraction")
-        guard let data = context.attackerData else {
-            throw IPRAttacksError(.unsuitableInput, "attack 'fake2' trains γ and β on the attacker's data: give it (iprtool: --attacker-data DIR)")
-        }
+        let data = try context.requireAttackerData("fake2", does: "trains γ and β on the attacker's data")
         let before = try context.measure()
         let model = context.model
-        let layers = passportLayers(in: model)
-        guard !layers.isEmpty else { throw IPRAttacksError(.unsuitableInput, "fake2: the model has no passport layers") }
+        let layers = try context.requirePassportLayers("fake2")
         let owner = ownerBits(context)
 
         // The forged signature: the signs γ has now, a random fraction flipped.

@@ -116,6 +116,9 @@ struct AttackTarget: ParsableArguments {
     @Option(help: "Use only the first N attacker images of each split.")
     var attackerLimit: Int?
 
+    @Option(help: "The attacker holds this fraction (0…1] of its training images, drawn at random with --seed (the ERB paper: 0.1). Default: all.")
+    var attackerFraction: Double?
+
     @Option(help: "Random passports behind each owner's verdict (see `verify --null-samples`).")
     var nullSamples = 999
 
@@ -134,6 +137,9 @@ struct AttackTarget: ParsableArguments {
             throw ValidationError("unknown attack '\(name)'; known: \(Attacks.registry.names.joined(separator: ", "))")
         }
         guard nullSamples >= 0 else { throw ValidationError("--null-samples must be ≥ 0") }
+        if let attackerFraction, !(attackerFraction > 0 && attackerFraction <= 1) {
+            throw ValidationError("--attacker-fraction must be in (0, 1], got \(attackerFraction)")
+        }
     }
 
     /// The data loaded once; `context` gives each attack a fresh copy of the suspect.
@@ -167,8 +173,9 @@ struct AttackTarget: ParsableArguments {
         guard attackerData != nil || attackerDataset != nil || data.data != nil else { return nil }
         let name = attackerDataset ?? data.dataset
         let root = attackerData ?? (attackerDataset == nil ? data.data : nil)
-        let train = try DataArguments.open(name, root: root, split: .train, limit: attackerLimit ?? data.limit,
-                                           valFraction: data.valFraction, splitSeed: data.splitSeed, flag: "--attacker-data")
+        let all = try DataArguments.open(name, root: root, split: .train, limit: attackerLimit ?? data.limit,
+                                         valFraction: data.valFraction, splitSeed: data.splitSeed, flag: "--attacker-data")
+        let train = try attackerFraction.map { try Subset(all, fraction: $0, seed: seed) } ?? all
         let test: (any Dataset)?
         do { test = try DataArguments.open(name, root: root, split: .test, limit: attackerLimit ?? data.limit,
                                            valFraction: data.valFraction, splitSeed: data.splitSeed, flag: "--attacker-data") }
@@ -178,6 +185,9 @@ struct AttackTarget: ParsableArguments {
                                                             transform: trainTransform, workers: data.workers, scaledDecoding: !data.fullDecode), samples: train.count)
         let held = test.map { LoaderTrainingData(loader: DataLoader(dataset: $0, batchSize: data.batchSize, transform: testTransform,
                                                                    workers: data.workers, scaledDecoding: !data.fullDecode), samples: $0.count) }
+        if !quiet {
+            FileHandle.standardError.write(Data("attacker's data: \(name), \(train.count) training images\(attackerFraction != nil ? " (a random \(attackerFraction!) of \(all.count))" : "")\(test.map { ", \($0.count) held out" } ?? "")\n".utf8))
+        }
         return AttackerData(batches: batches, evaluation: held, classes: train.classNames.count)
     }
 }
