@@ -21,6 +21,8 @@ public struct IPRPassportError: LibraryError {
         public static let malformedPassportFile = Code(name: "malformedPassportFile")
         /// A passport, signature or γ does not fit the layer it is meant for.
         public static let shapeMismatch = Code(name: "shapeMismatch")
+        /// A claim of one scheme on a model that cannot carry it (a V1 passport on a plain model).
+        public static let schemeMismatch = Code(name: "schemeMismatch")
         /// A file could not be read or written.
         public static let io = Code(name: "io")
     }

@@ -15,6 +15,11 @@ public enum PassportCheckpoint {
     /// layers. Released V2 models (no private passport) load without it.
     public static func load(_ path: String) throws -> (model: any Layer, info: CheckpointInfo, scheme: Scheme?) {
         let (info, file) = try Checkpoint.read(path)
+        return try build(info, file, source: path)
+    }
+
+    /// The model `info` describes, its tensors from `file` (read from `path`, named in errors).
+    static func build(_ info: CheckpointInfo, _ file: SafeTensorsFile, source path: String) throws -> (model: any Layer, info: CheckpointInfo, scheme: Scheme?) {
         guard let schemeName = info.extra["scheme"] else {
             let model = try Models.make(info.arch, config: info.config, seed: 0)
             try model.load(file, source: path)
@@ -44,6 +49,37 @@ public enum PassportCheckpoint {
         }
         try model.load(file, strict: !released, source: path)
         return (model, info, scheme)
+    }
+
+    /// The suspect as claim `passport` needs it. A passport checkpoint loads as `load(_:)` does. A
+    /// plain one is what a thief makes of a released V2/V3 model by moving each passport layer's
+    /// public γ, β into its norm's affine (the reference's `load_passport_model_to_normal_model`): it is
+    /// read back into the passport architecture the claim names — convolution weights and norm
+    /// statistics by name, the affine as the public γ, β — and verified as a released model is.
+    /// - Throws: for a V1 claim on a plain model (V1 needs its passport at inference: a working copy
+    ///   keeps passport layers), or a plain model without the tensors the claim's layers need.
+    public static func load(_ path: String, claimedBy passport: Passport) throws -> (model: any Layer, info: CheckpointInfo, scheme: Scheme, fromPlain: Bool) {
+        let (info, file) = try Checkpoint.read(path)
+        if info.extra["scheme"] != nil {
+            let (model, info, scheme) = try load(path)
+            return (model, info, scheme!, false)
+        }
+        guard passport.scheme.hasPrivatePath else {
+            throw IPRPassportError(.schemeMismatch, "\(path) is a plain model and the claim is a V1 passport: a V1 model needs its passport at inference, so a working copy of one keeps its passport layers")
+        }
+        var renamed = SafeTensorsFile(metadata: file.metadata)
+        let moved = Dictionary(uniqueKeysWithValues: passport.layers.flatMap { l in [(l.path + ".bn.weight", l.path + ".scale"), (l.path + ".bn.bias", l.path + ".bias")] })
+        for name in file.names { renamed.set(moved[name] ?? name, file[name]!) }
+        // A passport layer's state dict names its convolution weight twice (`weight`, `conv.weight`).
+        for layer in passport.layers where renamed[layer.path + ".weight"] == nil {
+            if let weight = file[layer.path + ".conv.weight"] { renamed.set(layer.path + ".weight", weight) }
+        }
+        var claimed = info
+        claimed.extra["scheme"] = passport.scheme.rawValue
+        claimed.extra["passport_layers"] = passport.layers.map(\.path).joined(separator: ",")
+        claimed.extra["released"] = "true"
+        let (model, _, scheme) = try build(claimed, renamed, source: path)
+        return (model, claimed, scheme!, true)
     }
 
     /// Whether a state-dict name belongs to what a V2 owner keeps private (passports, signature,

@@ -135,4 +135,54 @@ import IPRTensor
             }
         }
     }
+
+    /// A thief's plain copy of a released V2 model (public γ, β moved into plain norms): it is a
+    /// plain model to everyone, and the owner's claim reads it back into the passport layers and
+    /// verifies it exactly as the released file. A V1 claim on a plain model is an error.
+    @Test func aPlainCopyOfAReleasedModelIsReadBackIntoTheClaimsLayers() throws {
+        let config = try PassportConfig.parse(#"{"4": true, "5": true}"#)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ipr-plain-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (model, factory) = try PassportBlockFactory.makeModel("alexnet", config: ModelConfig(classes: 10), scheme: .v2,
+                                                                  passports: config, seed: 3, passportSeed: 3)
+        // Give the public path γ, β of its own, so that moving them is visible.
+        var rng = RNG(seed: 5)
+        for layer in passportLayers(in: model) {
+            let v2 = try #require(layer as? PassportPrivateBlock)
+            v2.publicScale.assign(Tensor.normal(v2.publicScale.shape, rng: &rng))
+            v2.publicBias.assign(Tensor.normal(v2.publicBias.shape, rng: &rng))
+        }
+        let info = CheckpointInfo(arch: "alexnet", config: ModelConfig(classes: 10), dataset: "cifar10", mean: [0, 0, 0], std: [1, 1, 1],
+                                  extra: try PassportCheckpoint.metadata(scheme: .v2, factory: factory))
+        try Checkpoint.save(model, info: info, to: dir + "/v2.safetensors")
+        try PassportCheckpoint.release(dir + "/v2.safetensors", to: dir + "/public.safetensors")
+        let released = try SafeTensors.read(contentsOf: dir + "/public.safetensors")
+        var plainInfo = info
+        for key in ["scheme", "passport_layers", "released"] { plainInfo.extra[key] = nil }
+        // What the thief writes: the plain AlexNet's tensors, each passport layer's public γ, β as its norm's affine.
+        var plain = SafeTensorsFile(metadata: plainInfo.metadata)
+        let moved = ["features.4.scale": "features.4.bn.weight", "features.4.bias": "features.4.bn.bias",
+                     "features.5.scale": "features.5.bn.weight", "features.5.bias": "features.5.bn.bias"]
+        let plainNames = Set(try Models.make("alexnet", config: ModelConfig(classes: 10), seed: 0).stateDict().names)
+        for name in released.names where plainNames.contains(moved[name] ?? name) { plain.set(moved[name] ?? name, released[name]!) }
+        try SafeTensors.write(plain, to: dir + "/plain.safetensors")
+
+        let x = Tensor.normal([2, 3, 32, 32], rng: &rng)
+        let (asPlain, _, scheme) = try PassportCheckpoint.load(dir + "/plain.safetensors")
+        #expect(scheme == nil)
+        let publicOutput = noGrad { try! PassportCheckpoint.load(dir + "/public.safetensors").model(x, .eval) }.array
+        #expect(noGrad { asPlain(x, .eval) }.array == publicOutput, "the plain copy computes the public path")
+        let owner = try Passport.extract(from: model)
+        let (readBack, readInfo, readScheme, fromPlain) = try PassportCheckpoint.load(dir + "/plain.safetensors", claimedBy: owner)
+        #expect(readScheme == .v2 && fromPlain && readInfo.extra["released"] == "true")
+        #expect(noGrad { readBack(x, .eval) }.array == publicOutput)
+        try owner.install(into: readBack)
+        #expect(noGrad { readBack(x, ForwardContext(training: false, path: 1)) }.array == noGrad { model(x, ForwardContext(training: false, path: 1)) }.array,
+                "the private path through the claim's passport is the owner's")
+        var v1 = owner
+        v1.scheme = .v1
+        let e = try #require(throws: IPRPassportError.self) { _ = try PassportCheckpoint.load(dir + "/plain.safetensors", claimedBy: v1) }
+        #expect(e.code == .schemeMismatch)
+    }
 }

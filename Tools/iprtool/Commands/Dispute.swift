@@ -45,12 +45,13 @@ extension IPRTool {
         }
 
         func run() throws {
-            let (_, info, scheme) = try PassportCheckpoint.load(checkpoint)
-            guard scheme != nil else { throw ValidationError("\(checkpoint) has no passport layers: no passport claim can be checked on it") }
+            let (_, info, _) = try PassportCheckpoint.load(checkpoint)
             let evaluation = try data.testBatches(for: info, checkpoint: checkpoint)
-            // A fresh copy for every claim: no claim sees what another installed.
+            // A fresh copy for every claim, read as that claim needs it (a plain copy into its passport
+            // layers): no claim sees what another installed.
             let judged = try claim.map { path in
-                Judged(path: path, report: try rule.verify(try PassportCheckpoint.load(checkpoint).model, passport: try Passport.read(path), data: evaluation))
+                let claimed = try Passport.read(path)
+                return Judged(path: path, report: try rule.verify(try PassportCheckpoint.load(checkpoint, claimedBy: claimed).model, passport: claimed, data: evaluation))
             }
             let holding = judged.indices.filter { judged[$0].report.verdict == "verified" }
             let decision = holding.count == 1 ? holding[0] : nil

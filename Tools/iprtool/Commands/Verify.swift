@@ -76,8 +76,12 @@ extension IPRTool {
             let (model, info, scheme) = try PassportCheckpoint.load(checkpoint)
             let blackbox = try triggerSet.map { try verifyBlackBox(model, info, triggerSet: $0) }
             let whitebox = try passport.map { path -> (VerificationReport, fingerprint: String) in
-                guard scheme != nil else { throw ValidationError("\(checkpoint) has no passport layers: nothing to verify with --passport") }
-                return (try verifyWhiteBox(model, info, passport: path), try Passport.fingerprint(ofFile: path))
+                let claimed = try Passport.read(path)
+                guard scheme == nil else { return (try rule.verify(model, passport: claimed, data: try data.testBatches(for: info, checkpoint: checkpoint)), try Passport.fingerprint(ofFile: path)) }
+                // A plain copy: the thief moved the public γ, β into plain norms; read it back into the claim's layers.
+                let (passportModel, passportInfo, _, _) = try PassportCheckpoint.load(checkpoint, claimedBy: claimed)
+                if !json { say("note: \(checkpoint) is a plain model; its weights are read into the claim's \(claimed.scheme.rawValue) passport layers (\(claimed.layers.map(\.path).joined(separator: ", ")))") }
+                return (try rule.verify(passportModel, passport: claimed, data: try data.testBatches(for: passportInfo, checkpoint: checkpoint)), try Passport.fingerprint(ofFile: path))
             }
             let verified = [blackbox?.verdict, whitebox?.0.verdict].compactMap { $0 }.allSatisfy { $0 == "verified" }
             if json {
@@ -122,10 +126,6 @@ extension IPRTool {
             thresholds.maxPValue = maxTriggerP
             return try BlackBoxVerifier.verify(ModelOracle(model), triggers: triggers.batches(inputSize: info.config.inputSize, normalize: info.normalize),
                                                classes: info.config.classes, triggerSet: triggerSet, nullModels: nulls, thresholds: thresholds)
-        }
-
-        func verifyWhiteBox(_ model: any Layer, _ info: CheckpointInfo, passport path: String) throws -> VerificationReport {
-            try rule.verify(model, passport: try Passport.read(path), data: try data.testBatches(for: info, checkpoint: checkpoint))
         }
 
         func printBlackBox(_ r: BlackBoxReport, staged: Bool) {
