@@ -102,7 +102,10 @@ public struct Passport: Sendable {
     /// Reads a passport file, checking its format and every layer's tensors.
     public static func read(_ path: String) throws -> Passport {
         let file: SafeTensorsFile
-        do { file = try SafeTensors.read(contentsOf: path) } catch {
+        do { file = try SafeTensors.read(contentsOf: path) } catch let error as IPRTensorError {
+            // The reader's messages name the file already.
+            throw IPRPassportError(.malformedPassportFile, error.message.hasPrefix(path) ? error.message : "\(path): \(error.message)")
+        } catch {
             throw IPRPassportError(.malformedPassportFile, "\(path): \(error)")
         }
         guard file.metadata["format"] == format else {
