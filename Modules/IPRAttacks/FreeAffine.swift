@@ -46,6 +46,16 @@ struct FreeAffine {
     }
 }
 
+/// ±1 for each value: its sign, 0 counted as negative (as the signature's bits are read).
+func signs(_ values: [Float]) -> [Float] { values.map { Float($0 > 0 ? 1 : -1) } }
+
+/// The bit dissimilarity rate (BDR): the fraction of `reference`'s bits that `bits` differs from,
+/// layer vectors laid end to end.
+func bitDissimilarity(_ bits: [[Float]], _ reference: [[Float]]) -> Double {
+    let differing = zip(bits.joined(), reference.joined()).filter { $0 != $1 }.count
+    return Double(differing) / Double(max(reference.joined().count, 1))
+}
+
 /// Sign vectors (one per passport layer) with a random `fraction` of all their entries negated: the
 /// forger's own signature, made from one it has.
 func flipping(_ vectors: [[Float]], fraction: Double, rng: inout RNG) -> [[Float]] {

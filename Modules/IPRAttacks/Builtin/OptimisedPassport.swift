@@ -29,7 +29,6 @@ struct OptimisedPassport: Attack {
 
         var rng = RNG(seed: context.seed, stream: 0xFA3E)
         let target = flipping(owner, fraction: fraction, rng: &rng)
-        let total = owner.reduce(0) { $0 + $1.count }
         for (layer, bits) in zip(layers, target) { layer.b.assign(Tensor(shape: [bits.count], data: bits)) }
         let forged = layers.flatMap { [$0.key, $0.skey] }
         for p in forged { p.assign(p + Tensor.normal(p.shape, rng: &rng) * 0.001); p.requiresGrad = true }
@@ -72,7 +71,7 @@ struct OptimisedPassport: Attack {
         for (layer, bits) in zip(layers, savedBits) { layer.b.assign(Tensor(shape: [bits.count], data: bits)) }
         try context.ownerPassport.install(into: model)
         let claim = try Verifier.verify(model: model, passport: passport, data: context.evaluation, thresholds: context.thresholds, seed: context.seed)
-        let bdr = Double(zip(passport.layers.flatMap(\.bits), owner.joined()).filter { $0 != $1 }.count) / Double(max(total, 1))
+        let bdr = bitDissimilarity(passport.layers.map(\.bits), owner)
         let after = try context.measure()
         let report = AttackReport(attack: "fake3", levelMeaning: "epoch of optimising the passport", options: context.options.values,
                                   seed: context.seed, before: before, after: after, steps: steps,

@@ -20,7 +20,7 @@ struct RandomPassportForgery: Attack {
             var differing = 0, bits = 0
             for i in forged.layers.indices {
                 guard let layer = modules[forged.layers[i].path] as? any PassportLayer else { continue }
-                let claimed = noGrad { layer.scale() }.array.map { Float($0 > 0 ? 1 : -1) }
+                let claimed = signs(noGrad { layer.scale() }.array)
                 differing += zip(claimed, context.ownerPassport.layers[i].bits).filter { $0 != $1 }.count
                 bits += claimed.count
                 forged.layers[i].bits = claimed

@@ -44,11 +44,7 @@ struct ResidualBlockSubstitution: Attack {
                 if let v1 = layer as? PassportBlock { v1.freeAffine = affine } else if let v2 = layer as? PassportPrivateBlock { v2.freeAffine = affine }
             }
         }
-        func forgedSignature() -> [[Float]] { noGrad { zip(blocks, gammas).map { $0($1).array.map { Float($0 > 0 ? 1 : -1) } } } }
-        func dissimilarity(_ bits: [[Float]]) -> Double {
-            let pairs = zip(bits.joined(), owner.joined())
-            return Double(pairs.filter { $0 != $1 }.count) / Double(max(owner.joined().count, 1))
-        }
+        func substituted() -> [Tensor] { noGrad { zip(blocks, gammas).map { $0($1) } } }
 
         let sgd = SGD(parameters: trained, learningRate: Float(lr), momentum: 0.9, weightDecay: 5e-4)
         var steps: [AttackReport.Step] = []
@@ -61,20 +57,20 @@ struct ResidualBlockSubstitution: Attack {
             }
             noGrad { substitute(true) }
             let accuracy = try Evaluation.run(model, on: data.evaluation ?? context.evaluation).accuracy
-            let bdr = dissimilarity(forgedSignature())
+            let bdr = bitDissimilarity(substituted().map { signs($0.array) }, owner)
             steps.append(.init(level: Double(epoch), accuracy: accuracy, detection: 1 - bdr, verdict: "no-passport", extra: ["bdr": bdr]))
             context.progress("\(name) epoch \(epoch)/\(epochs): accuracy \(percent(accuracy)), forged signature differs from the owner's in \(percent(bdr))")
         }
-        let forged = forgedSignature()
         // The forger's network: γ'' is a constant once trained, so a V2/V3 model carries it as its
         // public γ, β (a released file like any other); V1 has no free γ, β in its state dict (no file).
-        let final = noGrad { zip(blocks, gammas).map { $0($1) } }
+        let final = substituted()
+        let forged = final.map { signs($0.array) }
         substitute(false)
         for (k, layer) in layers.enumerated() {
             if let v2 = layer as? PassportPrivateBlock { v2.publicScale.assign(final[k]); v2.publicBias.assign(betas[k]) }
         }
         let after = try context.measure()
-        let forgery = AttackReport.Forgery(accuracy: steps.last!.accuracy, detection: 1, bdr: dissimilarity(forged), verdict: "no-passport")
+        let forgery = AttackReport.Forgery(accuracy: steps.last!.accuracy, detection: 1, bdr: bitDissimilarity(forged, owner), verdict: "no-passport")
         let report = AttackReport(attack: name, levelMeaning: "epoch of training γ, β and the residual blocks", options: context.options.values,
                                   seed: context.seed, before: before, after: after, steps: steps, forged: forgery)
         return AttackOutcome(report: report, attackedModel: context.scheme.hasPrivatePath ? model : nil)

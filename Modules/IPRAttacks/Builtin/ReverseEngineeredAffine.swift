@@ -23,10 +23,9 @@ struct ReverseEngineeredAffine: Attack {
         let owner = ownerBits(context)
 
         // The forged signature: the signs γ has now, a random fraction flipped.
-        let signs = layers.map { FreeAffine.deployed($0).scale.map { Float($0 > 0 ? 1 : -1) } }
+        let current = layers.map { signs(FreeAffine.deployed($0).scale) }
         var rng = RNG(seed: context.seed, stream: 0xFA2E)
-        let target = flipping(signs, fraction: fraction, rng: &rng)
-        let total = signs.reduce(0) { $0 + $1.count }
+        let target = flipping(current, fraction: fraction, rng: &rng)
         let free = FreeAffine(model) { layer in
             let k = layers.firstIndex { $0 === layer }!
             return (target[k], [Float](repeating: 0, count: target[k].count))
@@ -53,12 +52,11 @@ struct ReverseEngineeredAffine: Attack {
                                extra: ["ownerSignAgreement": agreement(owner)]))
             context.progress("fake2 epoch \(epoch)/\(epochs): accuracy \(percent(accuracy)), forged signature kept \(percent(steps.last!.detection))")
         }
-        let forgedSignature = free.scales.map { $0.array.map { Float($0 > 0 ? 1 : -1) } }
+        let forgedSignature = free.scales.map { signs($0.array) }
         free.use(false)
         let after = try context.measure()
-        let bdr = zip(forgedSignature.joined(), owner.joined()).filter { $0 != $1 }.count
         let forgery = AttackReport.Forgery(accuracy: steps.last!.accuracy, detection: steps.last!.detection,
-                                           bdr: Double(bdr) / Double(max(total, 1)), verdict: "no-passport")
+                                           bdr: bitDissimilarity(forgedSignature, owner), verdict: "no-passport")
         let report = AttackReport(attack: "fake2", levelMeaning: "epoch of training γ, β", options: context.options.values,
                                   seed: context.seed, before: before, after: after, steps: steps, forged: forgery)
         // V2/V3's forged γ, β are the public path's, in the state dict; V1's free ones are not (no file).
