@@ -33,8 +33,7 @@ public struct ImageFolder: Dataset {
 
     /// The class folders of `root`, sorted, and each one's image files, sorted (full paths).
     static func scan(_ root: String) throws -> (classes: [String], files: [[String]]) {
-        let entries = try FileSystem.list(root, what: "an image folder with one subfolder per class")
-        let classes = entries.filter { FileSystem.isDirectory(FileSystem.join(root, $0)) }
+        let classes = try classFolders(root)
         guard !classes.isEmpty else {
             throw IPRDataError(.missingFile, "\(root): expected one subfolder per class, found no subfolders")
         }
@@ -47,6 +46,11 @@ public struct ImageFolder: Dataset {
             return images
         }
         return (classes, files)
+    }
+
+    /// The subfolders of `root` (its classes), sorted.
+    static func classFolders(_ root: String) throws -> [String] {
+        try FileSystem.list(root, what: "an image folder with one subfolder per class").filter { FileSystem.isDirectory(FileSystem.join(root, $0)) }
     }
 
     /// The image files in `folder` and its subfolders, in torchvision's `make_dataset` order

@@ -41,8 +41,7 @@ extension ImageFolder {
 
     /// `train` or `test` (torchvision `ImageFolder` each), after checking that they name the same classes.
     static func paired(train: String, test: String, split: DatasetSplit) throws -> ImageFolder {
-        let trainClasses = try FileSystem.list(train, what: "one subfolder per class").filter { FileSystem.isDirectory(FileSystem.join(train, $0)) }
-        let testClasses = try FileSystem.list(test, what: "one subfolder per class").filter { FileSystem.isDirectory(FileSystem.join(test, $0)) }
+        let trainClasses = try classFolders(train), testClasses = try classFolders(test)
         if let extra = testClasses.first(where: { !trainClasses.contains($0) }) {
             throw IPRDataError(.missingFile, "\(FileSystem.join(test, extra)): class '\(extra)' is not in \(train)")
         }

@@ -77,11 +77,13 @@ extension IPRTool {
             let blackbox = try triggerSet.map { try verifyBlackBox(model, info, triggerSet: $0) }
             let whitebox = try passport.map { path -> (VerificationReport, fingerprint: String) in
                 let claimed = try Passport.read(path)
-                guard scheme == nil else { return (try rule.verify(model, passport: claimed, data: try data.testBatches(for: info, checkpoint: checkpoint)), try Passport.fingerprint(ofFile: path)) }
-                // A plain copy: the thief moved the public γ, β into plain norms; read it back into the claim's layers.
-                let (passportModel, passportInfo, _, _) = try PassportCheckpoint.load(checkpoint, claimedBy: claimed)
-                if !json { say("note: \(checkpoint) is a plain model; its weights are read into the claim's \(claimed.scheme.rawValue) passport layers (\(claimed.layers.map(\.path).joined(separator: ", ")))") }
-                return (try rule.verify(passportModel, passport: claimed, data: try data.testBatches(for: passportInfo, checkpoint: checkpoint)), try Passport.fingerprint(ofFile: path))
+                var (suspect, suspectInfo) = (model, info)
+                if scheme == nil {
+                    // A plain copy: the thief moved the public γ, β into plain norms; read it back into the claim's layers.
+                    (suspect, suspectInfo, _, _) = try PassportCheckpoint.load(checkpoint, claimedBy: claimed)
+                    if !json { say("note: \(checkpoint) is a plain model; its weights are read into the claim's \(claimed.scheme.rawValue) passport layers (\(claimed.layers.map(\.path).joined(separator: ", ")))") }
+                }
+                return (try rule.verify(suspect, passport: claimed, data: try data.testBatches(for: suspectInfo, checkpoint: checkpoint)), try Passport.fingerprint(ofFile: path))
             }
             let verified = [blackbox?.verdict, whitebox?.0.verdict].compactMap { $0 }.allSatisfy { $0 == "verified" }
             if json {
