@@ -161,10 +161,24 @@ public struct AttackOutcome {
     public var report: AttackReport
     /// The attacked model, when the attack changed it (`model.safetensors`).
     public var attackedModel: (any Layer)?
+    /// How the attacked model is written when not as the stolen one was: a plain network's
+    /// checkpoint (`PassportCheckpoint.deployedNetwork`), what a V1 forger runs without a passport.
+    public var attackedInfo: CheckpointInfo?
     /// A forged passport, when the attack made one (`forged-passport.safetensors`).
     public var forgedPassport: Passport?
 
-    public init(report: AttackReport, attackedModel: (any Layer)? = nil, forgedPassport: Passport? = nil) {
-        self.report = report; self.attackedModel = attackedModel; self.forgedPassport = forgedPassport
+    public init(report: AttackReport, attackedModel: (any Layer)? = nil, attackedInfo: CheckpointInfo? = nil, forgedPassport: Passport? = nil) {
+        self.report = report; self.attackedModel = attackedModel; self.attackedInfo = attackedInfo; self.forgedPassport = forgedPassport
+    }
+
+    /// An outcome whose attacked model is the forger's network: V2/V3 `model` as it is (the forged
+    /// γ, β are its public path's), V1 `model`'s deployed network with the forged γ, β `install`
+    /// puts on its layers (`freeAffine`), written as a plain model.
+    static func forgerNetwork(_ report: AttackReport, _ context: AttackContext, install: () -> Void) throws -> AttackOutcome {
+        guard !context.scheme.hasPrivatePath else { return AttackOutcome(report: report, attackedModel: context.model) }
+        install()
+        defer { for case let v1 as PassportBlock in passportLayers(in: context.model) { v1.freeAffine = nil } }
+        let (plain, info) = try PassportCheckpoint.deployedNetwork(of: context.model, info: context.info)
+        return AttackOutcome(report: report, attackedModel: plain, attackedInfo: info)
     }
 }

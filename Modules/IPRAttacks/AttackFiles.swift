@@ -35,7 +35,7 @@ public enum AttackFiles {
             written.append(dir + "/steps.csv")
         }
         if let model = outcome.attackedModel {
-            var attacked = info
+            var attacked = outcome.attackedInfo ?? info
             attacked.extra["attack"] = report.attack
             try PassportCheckpoint.save(model, info: attacked, to: dir + "/model.safetensors")
             written.append(dir + "/model.safetensors")

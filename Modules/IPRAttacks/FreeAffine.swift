@@ -28,9 +28,10 @@ struct FreeAffine {
         self.scales = scales; self.biases = biases
     }
 
-    /// γ, β of the deployed path now: V1's from its passport, V2/V3's public ones.
+    /// γ, β of the deployed path now: V1's free ones when it has them, else its passport's; V2/V3's public ones.
     static func deployed(_ layer: any PassportLayer) -> (scale: [Float], bias: [Float]) {
         if let v2 = layer as? PassportPrivateBlock { return (v2.publicScale.array, v2.publicBias.array) }
+        if let free = (layer as? PassportBlock)?.freeAffine { return (free.scale.array, free.bias.array) }
         return (noGrad { layer.scale() }.array, noGrad { layer.bias() }.array)
     }
 

@@ -13,7 +13,7 @@ import IPRTensor
 ///
 /// State-dict names follow the reference: `weight` (the conv weight again), `b`, `key`, `skey`,
 /// `conv.weight`, `sign_loss.b`, `bn.*`.
-public final class PassportBlock: PassportLayer {
+public final class PassportBlock: PassportLayer, StatisticsEstimating {
     public let spec: ConvBlockSpec
     public let conv: Conv2d
     /// Normalisation without affine parameters (nil for norm `.none`).
@@ -29,6 +29,8 @@ public final class PassportBlock: PassportLayer {
     /// γ and β used instead of the passport's when set: the reference's free `scale` / `bias`, what
     /// a thief turns the layer into (the sign-flip attack). Not part of the state dict.
     public var freeAffine: (scale: Tensor, bias: Tensor)?
+    /// Set while verification measures the norm's input statistics (`PassportStatistics.reestimate`).
+    var statisticsEstimate: BatchStatisticsEstimate?
     private let signLoss: SignLossBuffers
 
     /// A passport layer with passports `keys`, or random ones from `rng` (uniform in [−1, 1], the reference's `random` keys).
@@ -54,7 +56,13 @@ public final class PassportBlock: PassportLayer {
     public func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor {
         let (gamma, beta) = freeAffine ?? (scale(), bias())
         lastScale = context.training ? gamma : nil
-        return applyPassportAffine(conv(x, context), norm, gamma, beta, spec, context)
+        let y = conv(x, context)
+        if let estimate = statisticsEstimate {
+            // Batch statistics for this norm only, as PassportPrivateBlock does for its private path.
+            estimate.add(y)
+            return applyPassportAffine(y, norm, gamma, beta, spec, ForwardContext(training: true, path: context.path, memo: context.memo))
+        }
+        return applyPassportAffine(y, norm, gamma, beta, spec, context)
     }
 }
 

@@ -56,17 +56,16 @@ public enum PassportCheckpoint {
     /// public γ, β into its norm's affine (the reference's `load_passport_model_to_normal_model`): it is
     /// read back into the passport architecture the claim names — convolution weights and norm
     /// statistics by name, the affine as the public γ, β — and verified as a released model is.
-    /// - Throws: for a V1 claim on a plain model (V1 needs its passport at inference: a working copy
-    ///   keeps passport layers), or a plain model without the tensors the claim's layers need.
+    /// A V1 claim reads a plain model as `plainAsV1` does.
+    /// - Throws: for a plain model without the tensors the claim's layers need, or with tensors the
+    ///   plain architecture does not define (structurally modified).
     public static func load(_ path: String, claimedBy passport: Passport) throws -> (model: any Layer, info: CheckpointInfo, scheme: Scheme, fromPlain: Bool) {
         let (info, file) = try Checkpoint.read(path)
         if info.extra["scheme"] != nil {
             let (model, info, scheme) = try load(path)
             return (model, info, scheme!, false)
         }
-        guard passport.scheme.hasPrivatePath else {
-            throw IPRPassportError(.schemeMismatch, "\(path) is a plain model and the claim is a V1 passport: a V1 model needs its passport at inference, so a working copy of one keeps its passport layers")
-        }
+        guard passport.scheme.hasPrivatePath else { return try plainAsV1(info, file, claimedBy: passport, source: path) }
         var renamed = SafeTensorsFile(metadata: file.metadata)
         let moved = Dictionary(uniqueKeysWithValues: passport.layers.flatMap { l in [(l.path + ".bn.weight", l.path + ".scale"), (l.path + ".bn.bias", l.path + ".bias")] })
         for name in file.names { renamed.set(moved[name] ?? name, file[name]!) }
@@ -80,6 +79,79 @@ public enum PassportCheckpoint {
         claimed.extra["released"] = "true"
         let (model, _, scheme) = try build(claimed, renamed, source: path)
         return (model, claimed, scheme!, true)
+    }
+
+    /// A plain network read into a V1 claim's passport layers: convolution weights and norm statistics
+    /// by name, and the network's own affine as each layer's `freeAffine` — the γ, β it runs with. A V1
+    /// model needs γ, β at inference, so whoever runs one without the passport carries them as a plain
+    /// network's affine (the forger of the ERB attack, `deployedNetwork(of:info:)`); the claim's γ, β
+    /// come from its passport through the convolution weights that network kept.
+    static func plainAsV1(_ info: CheckpointInfo, _ file: SafeTensorsFile, claimedBy passport: Passport, source path: String) throws
+        -> (model: any Layer, info: CheckpointInfo, scheme: Scheme, fromPlain: Bool) {
+        var claimed = info
+        claimed.extra["scheme"] = Scheme.v1.rawValue
+        claimed.extra["passport_layers"] = passport.layers.map(\.path).joined(separator: ",")
+        let config = try PassportConfig(leaves: passport.layers.map { .init(keyPath: $0.path, entry: .passport(signatureText: nil)) }, source: path)
+        let (model, _) = try PassportBlockFactory.makeModel(info.arch, config: info.config, scheme: .v1, passports: config, seed: 0, passportSeed: 0)
+        // What the claim supplies (its passports and signature) and what is the conv weight again.
+        let supplied = Set(passport.layers.flatMap { l in ["key", "skey", "b", "sign_loss.b", "weight"].map { l.path + "." + $0 } })
+        let affine = Set(passport.layers.flatMap { l in [l.path + ".bn.weight", l.path + ".bn.bias"] })
+        let names = Set(model.stateDict().names)
+        let missing = names.subtracting(supplied).filter { file[$0] == nil }.sorted()
+        guard missing.isEmpty else {
+            throw IPRTensorError(.stateDictMismatch, "\(path): a plain \(info.arch) lacks what the claim's V1 layers need: \(missing.prefix(5).joined(separator: ", "))")
+        }
+        let foreign = file.names.filter { !names.contains($0) && !affine.contains($0) }
+        guard foreign.isEmpty else {
+            throw IPRTensorError(.stateDictMismatch, "\(path): structurally modified: tensors a plain \(info.arch) does not define: \(foreign.prefix(5).joined(separator: ", "))")
+        }
+        var weights = SafeTensorsFile(metadata: file.metadata)
+        for name in file.names where !affine.contains(name) { weights.set(name, file[name]!) }
+        try model.load(weights, strict: false, source: path)
+        let modules = Dictionary(model.namedModules().map { ($0.path, $0.module) }, uniquingKeysWith: { a, _ in a })
+        for layer in passport.layers {
+            guard let block = modules[layer.path] as? PassportBlock,
+                  let gamma = file[layer.path + ".bn.weight"], let beta = file[layer.path + ".bn.bias"] else {
+                throw IPRTensorError(.stateDictMismatch, "\(path): layer '\(layer.path)' has no norm affine (bn.weight, bn.bias) to carry γ, β")
+            }
+            block.freeAffine = (Tensor(shape: gamma.shape, data: try gamma.floats()), Tensor(shape: beta.shape, data: try beta.floats()))
+        }
+        return (model, claimed, .v1, true)
+    }
+
+    /// The network a passport model deploys, as the plain architecture: each passport layer's γ, β
+    /// in its norm's affine — V1: the free ones a thief substituted (`freeAffine`) or else its
+    /// passport's; V2/V3: the public ones — and every other tensor by name (the reference's
+    /// `load_passport_model_to_normal_model`). What a thief who ran an attack ships, and what
+    /// `load(_:claimedBy:)` reads back into a claim's passport layers.
+    public static func deployedNetwork(of model: any Layer, info: CheckpointInfo) throws -> (model: any Layer, info: CheckpointInfo) {
+        var plainInfo = info
+        for key in ["scheme", "passport_layers", "released"] { plainInfo.extra[key] = nil }
+        plainInfo.extra["deployed_from"] = info.extra["scheme"]
+        let plain = try Models.make(info.arch, config: info.config, seed: 0)
+        let source = model.stateDict()
+        var file = SafeTensorsFile(metadata: plainInfo.metadata)
+        var moved: [String: Tensor] = [:]
+        for (path, module) in model.namedModules() {
+            guard let layer = module as? any PassportLayer else { continue }
+            let (gamma, beta): (Tensor, Tensor)
+            switch layer {
+            case let v2 as PassportPrivateBlock: (gamma, beta) = v2.freeAffine ?? (v2.publicScale, v2.publicBias)
+            case let v1 as PassportBlock: (gamma, beta) = v1.freeAffine ?? noGrad { (v1.scale(), v1.bias()) }
+            default: continue
+            }
+            moved[path + ".bn.weight"] = gamma
+            moved[path + ".bn.bias"] = beta
+        }
+        for name in plain.stateDict().names {
+            if let t = moved[name] { file.set(name, SafeTensor(floats: t.array, shape: t.shape)); continue }
+            guard let t = source[name] else {
+                throw IPRTensorError(.stateDictMismatch, "\(info.arch): the passport model has no '\(name)' for its plain network (a passport layer without a norm has no affine to carry γ, β)")
+            }
+            file.set(name, t)
+        }
+        try plain.load(file, source: "deployed network of \(info.arch)")
+        return (plain, plainInfo)
     }
 
     /// Whether a state-dict name belongs to what a V2 owner keeps private (passports, signature,
@@ -101,7 +173,7 @@ public enum PassportCheckpoint {
 
     /// The deployable V2/V3 model: everything except the private passports, the signature and the
     /// private-path statistics; `evaluate` runs it on the public path. Verification re-estimates the
-    /// private path's statistics (`PrivateStatistics`), so the released file verifies as it is.
+    /// private path's statistics (`PassportStatistics`), so the released file verifies as it is.
     public static func release(_ checkpoint: String, to out: String) throws {
         let (info, file) = try Checkpoint.read(checkpoint)
         guard let scheme = info.extra["scheme"].flatMap(Scheme.init(rawValue:)), scheme.hasPrivatePath else {

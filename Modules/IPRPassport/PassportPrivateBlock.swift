@@ -13,7 +13,7 @@ import IPRTensor
 ///
 /// State-dict names follow the reference: `weight`, `scale`, `bias`, `b`, `key_private`,
 /// `skey_private`, `conv.weight`, `sign_loss_private.b`, `bn.*` (+ our `bn_private.*`).
-public final class PassportPrivateBlock: PassportLayer, PathDependent {
+public final class PassportPrivateBlock: PassportLayer, PathDependent, StatisticsEstimating {
     public let spec: ConvBlockSpec
     public let conv: Conv2d
     /// Public-path and private-path normalisation (the same layer unless it keeps running statistics).
@@ -28,7 +28,7 @@ public final class PassportPrivateBlock: PassportLayer, PathDependent {
     /// Private-path γ of the latest training forward pass, for the sign loss.
     public private(set) var lastScale: Tensor?
     /// While set, private-path passes normalise with each batch's own statistics and add them here
-    /// (`PrivateStatistics.reestimate`).
+    /// (`PassportStatistics.reestimate`).
     var statisticsEstimate: BatchStatisticsEstimate?
     private let signLoss: SignLossBuffers
     /// γ and β the public path uses instead of `publicScale`, `publicBias` while set: tensors an

@@ -50,15 +50,17 @@ public struct VerificationReport: Sendable, Codable, Equatable {
     public var scheme: String
     /// Accuracy with the claimed passport (the private path for V2).
     public var accuracy: Double
-    /// The model's own accuracy: its public path (V2) or the passport stored in the model (V1).
+    /// The model's own accuracy: its public path (V2), or the passport stored in the model (V1) — or
+    /// the γ, β a V1 network run without its passport carries (a plain copy).
     public var referenceAccuracy: Double
     /// Public-path accuracy (V2).
     public var publicAccuracy: Double?
     /// Accuracy with random passports instead of the claimed one (one value per draw).
     public var forgedAccuracies: [Double]
-    /// How the private path was normalised (V2/V3 with batch norm): its statistics re-estimated on the
-    /// verification images for each passport tried (`PrivateStatistics`); nil otherwise.
-    public var privateStatistics: String?
+    /// How the passport path was normalised (batch norm: V2/V3's private path, V1's layers): its
+    /// statistics re-estimated on the verification images for each passport tried
+    /// (`PassportStatistics`); nil otherwise.
+    public var passportStatistics: String?
     public var samples: Int
     public var signature: SignatureEvidence
     public var layers: [LayerEvidence]
@@ -76,10 +78,15 @@ public enum Verifier {
         let publicContext = ForwardContext(training: false, path: 0)
         let reference = try Evaluation.run(model, on: data, context: publicContext)
         let original = try Passport.extract(from: model)
-        let statistics = PrivateStatistics.snapshot(of: model)
+        let statistics = PassportStatistics.snapshot(of: model)
+        // A V1 network run without its passport carries γ, β of its own (`freeAffine`): that is the
+        // model's accuracy above; every passport tried below gives γ, β through the conv weights.
+        let carried = passportLayers(in: model).compactMap { $0 as? PassportBlock }.map { ($0, $0.freeAffine) }
+        for (block, _) in carried { block.freeAffine = nil }
         defer {   // leave the suspect model as it was
             try? original.install(into: model)
-            PrivateStatistics.restore(statistics)
+            PassportStatistics.restore(statistics)
+            for (block, affine) in carried { block.freeAffine = affine }
         }
 
         let claimedContext = ForwardContext(training: false, path: passport.scheme.hasPrivatePath ? 1 : 0)
@@ -87,7 +94,7 @@ public enum Verifier {
         var reestimated = 0
         func accuracy(with candidate: Passport) throws -> Evaluation {
             try candidate.install(into: model)
-            if candidate.scheme.hasPrivatePath { reestimated = try PrivateStatistics.reestimate(in: model, on: data) }
+            reestimated = try PassportStatistics.reestimate(in: model, on: data)
             return try Evaluation.run(model, on: data, context: claimedContext)
         }
         let claimed = try accuracy(with: passport)
@@ -125,7 +132,7 @@ public enum Verifier {
         return VerificationReport(verdict: ok ? "verified" : "not-verified", scheme: passport.scheme.rawValue,
                                   accuracy: claimed.accuracy, referenceAccuracy: reference.accuracy,
                                   publicAccuracy: passport.scheme.hasPrivatePath ? reference.accuracy : nil, forgedAccuracies: forged,
-                                  privateStatistics: reestimated > 0 ? "re-estimated on the \(claimed.samples) verification images for each passport (\(reestimated) layers)" : nil,
+                                  passportStatistics: reestimated > 0 ? "re-estimated on the \(claimed.samples) verification images for each passport (\(reestimated) layers)" : nil,
                                   samples: claimed.samples, signature: signature, layers: layers,
                                   thresholds: thresholds, reasons: reasons)
     }

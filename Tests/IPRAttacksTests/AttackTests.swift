@@ -174,7 +174,10 @@ struct ShrinkAttack: Attack {
             let r = outcome.report, forged = try #require(r.forged)
             #expect(r.steps.count == 2 && forged.verdict == "no-passport" && forged.bdr > 0.2 && forged.bdr < 0.8, "\(scheme): \(forged)")
             #expect(r.after.detection == r.before.detection, "\(scheme): the owner's γ comes from the same frozen weights")
-            #expect((outcome.attackedModel != nil) == scheme.hasPrivatePath)
+            // The forger's network: V2 with its public γ, β; V1 a plain network with them as its norms' affine.
+            let network = try #require(outcome.attackedModel)
+            #expect(passportLayers(in: network).isEmpty == !scheme.hasPrivatePath)
+            #expect(try Evaluation.run(network, on: Trained.evaluation).accuracy == forged.accuracy, "\(scheme): the file computes the forger's network")
         }
         let none = try Trained.context(try Trained.v1.get(), scheme: .v1, attack: "fake2")
         #expect(throws: IPRAttacksError.self) { _ = try Attacks.registry.lookup("fake2").run(none) }

@@ -1,6 +1,7 @@
 import Foundation
 import IPRTestSupport
 import IPRPassport
+import IPRModels
 import IPRTensor
 import Testing
 @testable import IPRAttacks
@@ -41,8 +42,9 @@ import Testing
                 #expect(r.steps.count == 3 && forged.verdict == "no-passport" && forged.bdr >= 0 && forged.bdr <= 1)
                 #expect(r.steps.last?.extra["bdr"] == forged.bdr)
                 #expect(r.after.detection == r.before.detection, "\(name) \(scheme): the owner's passport runs through the same weights")
-                // V2: the forger's γ'' is the released model's public γ; V1 has no file for free γ, β.
-                #expect((outcome.attackedModel != nil) == scheme.hasPrivatePath)
+                // V2: the forger's γ'' is the released model's public γ; V1: a plain network's affine.
+                let network = try #require(outcome.attackedModel)
+                #expect(passportLayers(in: network).isEmpty == !scheme.hasPrivatePath && (outcome.attackedInfo == nil) == scheme.hasPrivatePath)
                 if scheme == .v2, let v2 = passportLayers(in: context.model).first as? PassportPrivateBlock {
                     let signs = v2.publicScale.array.map { Float($0 > 0 ? 1 : -1) }
                     let owner = trained.passport.layers[0].bits
@@ -54,5 +56,52 @@ import Testing
         }
         let none = try Trained.context(try Trained.v1.get(), scheme: .v1, attack: "cerb")
         #expect(throws: IPRAttacksError.self) { _ = try Attacks.registry.lookup("cerb").run(none) }
+    }
+
+    /// The V1 forger's file: a plain network with γ'' as its norms' affine, which computes what the
+    /// attack measured; read back into the owner's V1 layers it verifies, and a random passport does not.
+    @Test func theV1ForgersNetworkIsAPlainFileTheOwnersClaimStillHolds() throws {
+        let trained = try Trained.v1.get()
+        let attacker = AttackerData(batches: redSignData(count: 64, seed: 21), classes: 2)
+        let context = try Trained.context(trained, scheme: .v1, attack: "ierb", options: ["epochs": "3", "lr": "0.05"], attacker: attacker)
+        let outcome = try Attacks.registry.lookup("ierb").run(context)
+        let forged = try #require(outcome.report.forged)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ipr-erb-v1-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try AttackFiles.write(outcome, to: dir, info: trained.info)
+        let file = dir + "/model.safetensors"
+
+        let (plain, plainInfo, scheme) = try PassportCheckpoint.load(file)
+        #expect(scheme == nil && plainInfo.extra["deployed_from"] == "v1" && plainInfo.extra["attack"] == "ierb")
+        #expect(try Evaluation.run(plain, on: Trained.evaluation).accuracy == forged.accuracy, "the file computes the forger's network")
+        let gamma = try #require(plain.stateDict()["block.bn.weight"]).floats()
+        let owner = trained.passport.layers[0].bits
+        #expect(Double(zip(gamma, owner).filter { ($0 > 0 ? 1 : -1) != $1 }.count) / Double(owner.count) == forged.bdr)
+
+        let (suspect, _, claimScheme, fromPlain) = try PassportCheckpoint.load(file, claimedBy: trained.passport)
+        #expect(claimScheme == .v1 && fromPlain)
+        var thresholds = VerificationThresholds()
+        thresholds.nullSamples = 99
+        thresholds.forgedAccuracySamples = 0
+        let ownerReport = try Verifier.verify(model: suspect, passport: trained.passport, data: Trained.evaluation, thresholds: thresholds)
+        #expect(ownerReport.verdict == "verified" && ownerReport.signature.detection == outcome.report.after.detection)
+        #expect(ownerReport.referenceAccuracy == forged.accuracy, "the model's own accuracy is the forger's network's")
+        #expect(ownerReport.passportStatistics?.contains("re-estimated") == true, "the forger's statistics are not the passport's")
+        #expect(try Evaluation.run(suspect, on: Trained.evaluation).accuracy == forged.accuracy, "verification leaves the suspect as it was")
+        let random = try Verifier.verify(model: suspect, passport: trained.passport.randomized(seed: 8), data: Trained.evaluation, thresholds: thresholds)
+        #expect(random.verdict == "not-verified")
+    }
+
+    @Test func aPlainFileWithForeignTensorsIsStructurallyModifiedForAV1Claim() throws {
+        let trained = try Trained.v1.get()
+        let (v1, _, _) = try PassportCheckpoint.load(trained.checkpoint)
+        let (plain, plainInfo) = try PassportCheckpoint.deployedNetwork(of: v1, info: trained.info)
+        var file = plain.stateDict(metadata: plainInfo.metadata)
+        file.set("block.erb.w1", SafeTensor(floats: [1, 2], shape: [2]))
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ipr-foreign-\(UUID()).safetensors").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try SafeTensors.write(file, to: path)
+        let e = try #require(throws: IPRTensorError.self) { _ = try PassportCheckpoint.load(path, claimedBy: trained.passport) }
+        #expect(e.message.contains("structurally modified") && e.message.contains("block.erb.w1"))
     }
 }

@@ -58,7 +58,7 @@ import IPRTestSupport
         #expect(fromCheckpoint.verdict == "verified", "\(fromCheckpoint.reasons)")
         #expect(fromRelease.verdict == "verified", "\(fromRelease.reasons)")
         #expect(fromRelease.accuracy >= 0.9 && abs(fromRelease.accuracy - fromCheckpoint.accuracy) <= 0.05)
-        #expect(fromRelease.privateStatistics?.contains("re-estimated on the 64 verification images") == true)
+        #expect(fromRelease.passportStatistics?.contains("re-estimated on the 64 verification images") == true)
         let s = fromRelease.signature
         #expect(s.nullPValue == 1.0 / 200 && s.nullSamples == 199 && s.zScore > 0)
         #expect(abs(s.zScore - (s.detection - s.nullMean) / s.nullStd) < 1e-9)
@@ -91,8 +91,8 @@ import IPRTestSupport
         let model = Sequential([block])
         let images = Tensor.normal([10, 3, 6, 6], rng: &rng) * 3 + 5
         let data = InMemoryBatches(images: images, labels: [Int](repeating: 0, count: 10), batchSize: 3)   // 3 + 3 + 3 + 1
-        let snapshot = PrivateStatistics.snapshot(of: model)
-        #expect(try PrivateStatistics.reestimate(in: model, on: data) == 1)
+        let snapshot = PassportStatistics.snapshot(of: model)
+        #expect(try PassportStatistics.reestimate(in: model, on: data) == 1)
         // What one pass over all ten images gives: mean and unbiased variance of the conv output.
         let y = noGrad { block.conv(images, .eval) }
         let n = Double(y.count / 4)
@@ -103,7 +103,7 @@ import IPRTestSupport
             #expect(abs(Double(norm.runningMean.array[k] - mean[k])) < 1e-3 * max(1, abs(Double(mean[k]))))
             #expect(abs(Double(norm.runningVar.array[k]) - variance[k]) < 1e-3 * variance[k])
         }
-        PrivateStatistics.restore(snapshot)
+        PassportStatistics.restore(snapshot)
         #expect(norm.runningMean.array == [0, 0, 0, 0] && norm.runningVar.array == [1, 1, 1, 1])
     }
 }

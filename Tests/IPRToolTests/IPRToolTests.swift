@@ -174,7 +174,7 @@ import Testing
                                        "--data", Self.cifar, "--limit", "96", "--json", "--max-accuracy-drop", "1"])
         let releasedReport = try #require(try JSONSerialization.jsonObject(with: Data(fromRelease.stdout.utf8)) as? [String: Any])
         #expect(fromRelease.status == 0 && releasedReport["verdict"] as? String == "verified", "\(fromRelease.stdout)")
-        #expect((releasedReport["privateStatistics"] as? String)?.contains("re-estimated") == true)
+        #expect((releasedReport["passportStatistics"] as? String)?.contains("re-estimated") == true)
         #expect((releasedReport["signature"] as? [String: Any])?["nullPValue"] as? Double == 0.001)
         #expect(((releasedReport["signature"] as? [String: Any])?["nullSamples"] as? Int) == 999)
         // V1 from a baseline checkpoint: the passport lives in the model; verify reads the text back.

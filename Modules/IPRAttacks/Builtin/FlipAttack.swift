@@ -17,10 +17,7 @@ struct FlipAttack: Attack {
         let paths = context.model.namedModules().compactMap { m in (m.module as? any PassportLayer).map { _ in m.path } }
 
         // The free γ, β: what the deployed path computes now.
-        let free: [(scale: [Float], bias: [Float])] = layers.map { layer in
-            if let v2 = layer as? PassportPrivateBlock { return (v2.publicScale.array, v2.publicBias.array) }
-            return (noGrad { layer.scale() }.array, noGrad { layer.bias() }.array)
-        }
+        let free = layers.map(FreeAffine.deployed)
         let total = free.reduce(0) { $0 + $1.scale.count }
         var rng = RNG(seed: context.seed, stream: 0xF11B)
         let order = rng.permutation(total)   // flipping a fraction f flips the first f·total of one order

@@ -7,9 +7,10 @@ import IPRTensor
 /// through a fully connected residual block (`ResidualScaleBlock`: IERB per channel, CERB across
 /// channels), and only γ, β and the blocks trained on the attacker's data with cross-entropy alone.
 /// The forger's signature is whatever signs γ'' ends with; the paper finds them far from the owner's
-/// at almost no cost in accuracy. What it obtains is a network, not a passport: no input through the
-/// owner's conv weights is shown to give γ'', so there is nothing of the forger's that `verify` can
-/// check, while the owner's passport still runs through the weights the forger had to keep.
+/// at almost no cost in accuracy. What it obtains is a network (`model.safetensors`), not a passport:
+/// no input through the owner's conv weights is shown to give γ'', so there is nothing of the
+/// forger's that `verify` can check, while the owner's passport still runs through the weights the
+/// forger had to keep.
 struct ResidualBlockSubstitution: Attack {
     /// CERB (one block across channels) or IERB (one per channel).
     let combined: Bool
@@ -61,8 +62,10 @@ struct ResidualBlockSubstitution: Attack {
             steps.append(.init(level: Double(epoch), accuracy: accuracy, detection: 1 - bdr, verdict: "no-passport", extra: ["bdr": bdr]))
             context.progress("\(name) epoch \(epoch)/\(epochs): accuracy \(percent(accuracy)), forged signature differs from the owner's in \(percent(bdr))")
         }
-        // The forger's network: γ'' is a constant once trained, so a V2/V3 model carries it as its
-        // public γ, β (a released file like any other); V1 has no free γ, β in its state dict (no file).
+        // The forger's network: γ'' is a constant once trained, so the blocks fold into it — a V2/V3
+        // model carries it as its public γ, β (a released file like any other), a V1 forger runs a
+        // plain network with it as the norms' affine. Unfolded, the blocks' tensors would only mark
+        // the file as structurally modified; folded is the stronger attack, and the one measured.
         let final = substituted()
         let forged = final.map { signs($0.array) }
         substitute(false)
@@ -73,6 +76,8 @@ struct ResidualBlockSubstitution: Attack {
         let forgery = AttackReport.Forgery(accuracy: steps.last!.accuracy, detection: 1, bdr: bitDissimilarity(forged, owner), verdict: "no-passport")
         let report = AttackReport(attack: name, levelMeaning: "epoch of training γ, β and the residual blocks", options: context.options.values,
                                   seed: context.seed, before: before, after: after, steps: steps, forged: forgery)
-        return AttackOutcome(report: report, attackedModel: context.scheme.hasPrivatePath ? model : nil)
+        return try .forgerNetwork(report, context) {
+            for (k, layer) in layers.enumerated() { (layer as? PassportBlock)?.freeAffine = (final[k], betas[k]) }
+        }
     }
 }

@@ -59,8 +59,8 @@ struct ReverseEngineeredAffine: Attack {
                                            bdr: bitDissimilarity(forgedSignature, owner), verdict: "no-passport")
         let report = AttackReport(attack: "fake2", levelMeaning: "epoch of training γ, β", options: context.options.values,
                                   seed: context.seed, before: before, after: after, steps: steps, forged: forgery)
-        // V2/V3's forged γ, β are the public path's, in the state dict; V1's free ones are not (no file).
-        return AttackOutcome(report: report, attackedModel: context.scheme.hasPrivatePath ? model : nil)
+        // V2/V3's forged γ, β are the public path's, in the state dict; V1's go into a plain network's norms.
+        return try .forgerNetwork(report, context) { free.use(true) }
     }
 }
 

@@ -145,7 +145,7 @@ extension IPRTool {
         func printWhiteBox(_ report: VerificationReport, fingerprint: String, trainedWith: String?, staged: Bool) {
             say("\(staged ? "white-box stage" : "verdict"): \(report.verdict) (\(report.scheme), \(report.samples) test images)")
             say(String(format: "  accuracy with the claimed passport %.1f%%, model's own %.1f%%", 100 * report.accuracy, 100 * report.referenceAccuracy))
-            if let statistics = report.privateStatistics { say("  private-path statistics " + statistics) }
+            if let statistics = report.passportStatistics { say("  passport-path statistics " + statistics) }
             say(String(format: "  signature: %d/%d bits (%.1f%%), text \"%@\"", report.signature.matched, report.signature.bits,
                        100 * report.signature.detection, report.signature.text))
             say(String(format: "  random passports (%d): detection mean %.3f ± %.3f, max %.3f → p = %.4g, z = %.1f (binomial p = ½ per bit, for reference: %.2g)",

@@ -1,27 +1,34 @@
 import IPRModels
 import IPRTensor
 
-/// The batch-norm statistics of the private path of V2/V3 passport layers, re-estimated on data.
+/// The batch-norm statistics of the passport path — V2/V3's private path, a V1 layer's only one —
+/// re-estimated on data.
 ///
 /// Why verification re-estimates them rather than reading them from the model: they are a function of
 /// the weights, the passport and the data. The released model holds none (they belong to the owner's
-/// private path), and a copy a thief fine-tuned has weights its stored statistics no longer fit. Any
-/// claim — the owner's passport or a forger's — gets the same treatment: its private path is
-/// normalised with statistics measured on the verification images, with that claimed passport, in one
-/// pass (no labels used). Group norm and V1 have no such statistics, and nothing is done for them.
-public enum PrivateStatistics {
-    /// The private-path statistics of a model as they are, to put back after a verification.
+/// private path); a copy a thief fine-tuned has weights its stored statistics no longer fit; and a
+/// forger who trained its own γ, β in place of a V1 passport (the ERB attack) left statistics of its
+/// network, not the passport's. Any claim — the owner's passport or a forger's — gets the same
+/// treatment: its passport path is normalised with statistics measured on the verification images,
+/// with that claimed passport, in one pass (no labels used). Group norm has no such statistics, and
+/// nothing is done for it; plain blocks keep theirs.
+public enum PassportStatistics {
+    /// The passport-path statistics of a model as they are, to put back after a verification.
     public struct Snapshot {
         fileprivate let entries: [(norm: BatchNorm2d, mean: [Float], variance: [Float], batches: Int64)]
     }
 
-    /// The private-path batch norms that keep statistics of their own.
-    static func norms(in model: any Module) -> [(block: PassportPrivateBlock, norm: BatchNorm2d)] {
-        model.namedModules().compactMap { m in
-            // Only batch norm gives the private path statistics of its own (`bn_private`).
-            guard let block = m.module as? PassportPrivateBlock, block.spec.norm == .bn,
-                  let norm = block.privateNorm as? BatchNorm2d else { return nil }
-            return (block, norm)
+    /// The passport-path batch norms that keep statistics: V2/V3's `bn_private`, V1's `bn`.
+    static func norms(in model: any Module) -> [(block: any StatisticsEstimating, norm: BatchNorm2d)] {
+        model.namedModules().compactMap { m -> (block: any StatisticsEstimating, norm: BatchNorm2d)? in
+            let block: any StatisticsEstimating, norm: (any FusedReLUNorm)?
+            switch m.module {
+            case let v2 as PassportPrivateBlock: block = v2; norm = v2.privateNorm
+            case let v1 as PassportBlock: block = v1; norm = v1.norm
+            default: return nil
+            }
+            // Only batch norm keeps statistics (V2's `bn_private` exists for it alone).
+            return (norm as? BatchNorm2d).map { (block, $0) }
         }
     }
 
@@ -37,8 +44,8 @@ public enum PrivateStatistics {
         }
     }
 
-    /// Replaces the private path's running statistics by the mean and unbiased variance of each
-    /// private norm's input over all of `data` (epoch-0 order), with the passport installed now.
+    /// Replaces the passport path's running statistics by the mean and unbiased variance of each
+    /// such norm's input over all of `data` (epoch-0 order), with the passport installed now.
     /// Returns how many layers were re-estimated.
     @discardableResult
     public static func reestimate(in model: any Layer, on data: any TrainingData) throws -> Int {
@@ -52,7 +59,7 @@ public enum PrivateStatistics {
         }
         for (t, count) in zip(targets, batches) {
             guard let estimate = t.block.statisticsEstimate, estimate.samples > 1 else {
-                throw IPRPassportError(.invalidConfig, "re-estimating the private path's statistics needs at least 2 values per channel; the data gave \(t.block.statisticsEstimate?.samples ?? 0)")
+                throw IPRPassportError(.invalidConfig, "re-estimating the passport path's statistics needs at least 2 values per channel; the data gave \(t.block.statisticsEstimate?.samples ?? 0)")
             }
             t.norm.runningMean.assign(Tensor(shape: [estimate.mean.count], data: estimate.mean.map(Float.init)))
             t.norm.runningVar.assign(Tensor(shape: [estimate.mean.count], data: estimate.unbiasedVariance.map(Float.init)))
@@ -60,6 +67,13 @@ public enum PrivateStatistics {
         }
         return targets.count
     }
+}
+
+/// A passport layer whose norm can measure the statistics of its input during a forward pass: while
+/// `statisticsEstimate` is set, its passport path adds each batch to it and normalises with that
+/// batch's statistics.
+protocol StatisticsEstimating: AnyObject {
+    var statisticsEstimate: BatchStatisticsEstimate? { get set }
 }
 
 /// Per-channel mean and variance of `[N, C, H, W]` batches, pooled over batches in double precision
