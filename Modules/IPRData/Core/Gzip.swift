@@ -6,10 +6,11 @@ enum Gzip {
     static func isGzip(_ bytes: [UInt8]) -> Bool { bytes.count >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B }
 
     /// The decompressed contents of a gzip (or zlib) stream, all members concatenated.
-    /// - Throws: `IPRDataError.malformedFile` naming `source` and the compressed offset reached.
-    static func decompress(_ bytes: [UInt8], source: String) throws -> [UInt8] {
+    /// - Throws: `IPRDataError.malformedFile` naming `source` and the compressed offset reached, also
+    ///   when the output would pass `maximumBytes` (a small file can inflate to any size).
+    static func decompress(_ bytes: [UInt8], source: String, maximumBytes: Int = Int.max) throws -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(bytes.count * 4)
+        out.reserveCapacity(min(bytes.count * 4, maximumBytes))
         var stream = z_stream()
         guard czlib_inflateInit2(&stream, 15 + 32) == Z_OK else {   // +32: detect gzip or zlib header
             throw IPRDataError(.io, "\(source): cannot start zlib inflate")
@@ -26,8 +27,11 @@ enum Gzip {
                     let status = inflate(&stream, Z_NO_FLUSH)
                     return (status, buffer.count - Int(stream.avail_out))
                 }
-                out.append(contentsOf: chunk[0..<produced])
                 let offset = input.count - Int(stream.avail_in)
+                guard out.count + produced <= maximumBytes else {
+                    throw IPRDataError(.malformedFile, "\(source): gzip data inflates to more than \(maximumBytes) bytes (by compressed byte \(offset))")
+                }
+                out.append(contentsOf: chunk[0..<produced])
                 switch status {
                 case Z_STREAM_END:
                     // Another gzip member may follow (files made by `cat a.gz b.gz`).

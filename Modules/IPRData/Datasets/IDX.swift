@@ -94,10 +94,14 @@ public struct IDXDataset: Dataset {
 
     // MARK: - IDX format
 
+    /// The largest IDX data accepted (2 GiB; EMNIST's largest file holds 0.55 GB): a header or a
+    /// gzip stream claiming more is refused before it is allocated.
+    public static let maximumBytes = 1 << 31
+
     /// Dimensions and the unsigned-byte data of an IDX file (gunzipped when it starts with 1F 8B).
     static func read(_ path: String, expectedRank: Int) throws -> ([Int], [UInt8]) {
         var bytes = try FileSystem.read(path)
-        if Gzip.isGzip(bytes) { bytes = try Gzip.decompress(bytes, source: path) }
+        if Gzip.isGzip(bytes) { bytes = try Gzip.decompress(bytes, source: path, maximumBytes: maximumBytes + 16) }
         let what = expectedRank == 3 ? "IDX image file (idx3-ubyte)" : "IDX label file (idx1-ubyte)"
         guard bytes.count >= 4 else {
             throw IPRDataError(.malformedFile, "\(path): \(bytes.count) bytes is too short for an \(what) header")
@@ -118,12 +122,20 @@ public struct IDXDataset: Dataset {
             throw IPRDataError(.malformedFile, "\(path): \(bytes.count) bytes is too short for the \(headerSize)-byte header of an \(what)")
         }
         var dims: [Int] = []
-        var total = 1
+        var total = 1, overflow = false
         for d in 0..<expectedRank {
             let o = 4 + 4 * d
             let v = Int(bytes[o]) << 24 | Int(bytes[o + 1]) << 16 | Int(bytes[o + 2]) << 8 | Int(bytes[o + 3])
             dims.append(v)
-            total *= v
+            (total, overflow) = overflow ? (total, true) : total.multipliedReportingOverflow(by: v)
+        }
+        // Four 32-bit dimensions can claim far more than memory: compare before anything uses them.
+        guard !overflow, total <= maximumBytes else {
+            throw IPRDataError(.malformedFile, "\(path): header (offset 4) gives dimensions \(dims.map(String.init).joined(separator: "x")), "
+                               + "more than the \(maximumBytes) bytes an IDX file may hold here")
+        }
+        guard expectedRank == 1 || (dims[1] > 0 && dims[2] > 0) else {
+            throw IPRDataError(.malformedFile, "\(path): header (offset 8) gives \(dims[1])x\(dims[2]) images, expected at least 1x1")
         }
         guard bytes.count - headerSize == total else {
             throw IPRDataError(.malformedFile,

@@ -1,0 +1,21 @@
+import IPRModels
+import IPRPassport
+import FuzzSupport
+
+// Passport configs (the reference's JSON: true / false / a signature text per block, nested as the
+// model is): parsed, then placed on AlexNet's blocks as training does.
+let alexnet: [ConvBlockSpec] = {
+    let factory = PassportBlockFactory(scheme: .v1, config: try! PassportConfig(leaves: []), passportSeed: 0)
+    _ = try! Models.make("alexnet", config: ModelConfig(classes: 10), blocks: factory, seed: 0)
+    return factory.specs
+}()
+
+func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    guard let config = try? PassportConfig.parse(Array(input(data, size)), source: "<fuzz>") else { return 0 }
+    if let placements = try? config.passportLayers(in: alexnet) {
+        for (k, p) in placements.enumerated() { _ = try? p.makeSignature(seed: UInt64(k)) }
+    }
+    return 0
+}
+
+fuzzMain(fuzz)
