@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "IPRBackdoor", targets: ["IPRBackdoor"]),
         .library(name: "IPRPlot", targets: ["IPRPlot"]),
         .library(name: "IPRAttacks", targets: ["IPRAttacks"]),
+        .library(name: "IPRDistributed", targets: ["IPRDistributed"]),
         .executable(name: "iprtool", targets: ["iprtool"]),
     ],
     dependencies: [
@@ -29,6 +30,7 @@ let package = Package(
         .systemLibrary(name: "CJPEG", path: "Modules/CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg-dev"])]),
         .systemLibrary(name: "CZlib", path: "Modules/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CCairo", path: "Modules/CCairo", pkgConfig: "cairo", providers: [.apt(["libcairo2-dev"])]),
+        .systemLibrary(name: "CMPI", path: "Modules/CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
 
         // MARK: - Libraries
         // oneDNN convolutions behind a small C API (cached primitives, NCHW in and out). `link "dnnl"`
@@ -48,12 +50,14 @@ let package = Package(
         .target(name: "IPRBackdoor", dependencies: ["IPRModels", "IPRData"], path: "Modules/IPRBackdoor"),
         // Line plots to PNG/SVG through cairo (attack sweeps).
         .target(name: "IPRPlot", dependencies: ["CCairo"], path: "Modules/IPRPlot"),
+        // Collectives (allreduce, broadcast, barrier) over Open MPI, and one process alone.
+        .target(name: "IPRDistributed", dependencies: ["IPRTensor", "CMPI"], path: "Modules/IPRDistributed"),
         // The attack suite: the Attack protocol, its registry, the built-in attacks, reports.
         .target(name: "IPRAttacks", dependencies: ["IPRPassport", "IPRBackdoor", "IPRPlot"], path: "Modules/IPRAttacks"),
 
         // MARK: - Tools
         .executableTarget(name: "iprtool", dependencies: [
-            "IPRTensor", "IPRData", "IPRModels", "IPRPassport", "IPRBackdoor", "IPRAttacks",
+            "IPRTensor", "IPRData", "IPRModels", "IPRPassport", "IPRBackdoor", "IPRAttacks", "IPRDistributed",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Tools/iprtool"),
         .executableTarget(name: "iprbench", dependencies: ["IPRTensor", "IPRModels", "IPRData", "IPRPassport"], path: "Tools/bench/Sources"),
@@ -71,6 +75,6 @@ let package = Package(
         .testTarget(name: "IPRPlotTests", dependencies: ["IPRPlot"], path: "Tests/IPRPlotTests"),
         .testTarget(name: "IPRAttacksTests", dependencies: ["IPRAttacks", "IPRPassport", "IPRModels", "IPRTensor", "IPRTestSupport"],
                     path: "Tests/IPRAttacksTests"),
-        .testTarget(name: "IPRToolTests", dependencies: ["iprtool"], path: "Tests/IPRToolTests"),
+        .testTarget(name: "IPRToolTests", dependencies: ["iprtool", "IPRTensor"], path: "Tests/IPRToolTests"),
     ]
 )

@@ -49,14 +49,23 @@ public final class Trainer {
     public let progress: ProgressReporter
     public private(set) var history: [EpochRecord] = []
     private let optimizer: SGD
+    /// Data-parallel training over a group of processes (nil: this process alone).
+    private let parallel: DataParallel?
+    /// Rank 0 alone writes checkpoints, history and progress.
+    private var writes: Bool { parallel.map { $0.group.rank == 0 } ?? true }
 
+    /// - Parameter group: train data-parallel in this group (`mpirun`); every rank runs the same
+    ///   trainer on the same data, and only rank 0 writes.
     public init(model: any Layer, info: CheckpointInfo, options: TrainingOptions,
-                objective: any TrainingObjective = CrossEntropyObjective(), progress: ProgressReporter = ProgressReporter()) {
+                objective: any TrainingObjective = CrossEntropyObjective(), progress: ProgressReporter = ProgressReporter(),
+                group: (any TrainingGroup)? = nil) {
         self.model = model
         self.info = info
         self.options = options
         self.objective = objective
         self.progress = progress
+        parallel = group.flatMap { $0.size > 1 ? DataParallel(group: $0) : nil }
+        if let group, group.rank != 0 { progress.quiet = true }
         optimizer = SGD(parameters: model.trainableParameters(), learningRate: options.learningRate,
                         momentum: options.momentum, weightDecay: options.weightDecay)
     }
@@ -75,6 +84,7 @@ public final class Trainer {
         try FileManager.default.createDirectory(atPath: options.outputDirectory, withIntermediateDirectories: true)
         var start = 0
         if options.resume { start = try restore() }
+        try parallel?.broadcastState(of: model)
         Interrupt.install()
         defer { Interrupt.reset() }
         for epoch in start..<options.epochs {
@@ -84,9 +94,11 @@ public final class Trainer {
                 progress.line("interrupted: epoch \(epoch + 1) not finished; \(lastPath) holds epoch \(epoch) — rerun with --resume to continue")
                 return .interrupted(atEpoch: epoch)
             }
-            for m in monitors { record.metrics[m.name + "_acc"] = try Evaluation.run(model, on: m.data).accuracy }
             history.append(record)
             info.epoch = epoch
+            guard writes else { continue }   // the other ranks go on to the next epoch's first allreduce
+            for m in monitors { record.metrics[m.name + "_acc"] = try Evaluation.run(model, on: m.data).accuracy }
+            history[history.count - 1] = record
             if let acc = record.testAccuracy, acc >= info.bestAccuracy || epoch == 0 {
                 info.bestAccuracy = acc
                 try Checkpoint.save(model, info: info, to: bestPath)
@@ -105,21 +117,42 @@ public final class Trainer {
         var lossSum = 0.0, correct = 0, seen = 0, batches = 0
         var metricSums: [String: Double] = [:]
         var interrupted = false
+        var reduceSeconds = 0.0
         struct Stop: Error {}
         do {
             try train.forEachBatch(epoch: epoch) { images, labels in
-                if Interrupt.requested { interrupted = true; throw Stop() }
+                if parallel?.anyStops(Interrupt.requested) ?? Interrupt.requested { interrupted = true; throw Stop() }
                 optimizer.zeroGrad()
-                let (loss, logits, metrics) = objective.step(model: model, images: images, labels: labels)
-                loss.backward()
+                // This rank's slice of the global batch (all of it without a group).
+                let rows = parallel?.slice(of: labels.count) ?? 0..<labels.count
+                var l = 0.0, right = 0, metrics: [String: Float] = [:]
+                if !rows.isEmpty {
+                    let x = rows.count == labels.count ? images : images.narrow(dim: 0, start: rows.lowerBound, length: rows.count)
+                    let y = Array(labels[rows])
+                    let (loss, logits, stepMetrics) = objective.step(model: model, images: x, labels: y)
+                    loss.backward()
+                    l = Double(loss.item)
+                    right = zip(logits.argmax(axis: 1), y).filter { $0 == $1 }.count
+                    metrics = stepMetrics
+                }
+                if let parallel {
+                    // One allreduce: the gradients, each slice weighted by its share, and the step's numbers.
+                    let share = Float(rows.count) / Float(max(labels.count, 1))
+                    let keys = metrics.keys.sorted()
+                    let t = Date()
+                    let sums = parallel.reduce(optimizer.parameters, share: share,
+                                               statistics: [Float(l) * share, Float(right)] + keys.map { metrics[$0]! * share })
+                    reduceSeconds += Date().timeIntervalSince(t)
+                    l = Double(sums[0]); right = Int(sums[1].rounded())
+                    metrics = Dictionary(uniqueKeysWithValues: zip(keys, sums.dropFirst(2)))
+                }
                 if let maxNorm = options.maxGradNorm { clipGradNorm(optimizer.parameters, maxNorm: maxNorm) }
                 optimizer.step()
-                let l = Double(loss.item)
                 guard l.isFinite else {
                     throw IPRTensorError(.invalidConfiguration, "training diverged: loss is \(l) at epoch \(epoch + 1), batch \(batches + 1); lower the learning rate (now \(lr))")
                 }
                 lossSum += l * Double(labels.count)
-                correct += zip(logits.argmax(axis: 1), labels).filter { $0 == $1 }.count
+                correct += right
                 seen += labels.count
                 batches += 1
                 for (k, v) in metrics { metricSums[k, default: 0] += Double(v) }
@@ -133,8 +166,10 @@ public final class Trainer {
             }
         } catch is Stop {}
         if interrupted { return nil }
+        try parallel?.averageRunningStatistics(of: model)
         let trainSeconds = Date().timeIntervalSince(t0)
-        let eval = try test.map { try Evaluation.run(model, on: $0) }
+        let eval = writes ? try test.map { try Evaluation.run(model, on: $0) } : nil
+        if parallel != nil { metricSums["allreduce_ms"] = 1000 * reduceSeconds }
         return EpochRecord(epoch: epoch, learningRate: lr, trainLoss: lossSum / Double(max(seen, 1)),
                            trainAccuracy: Double(correct) / Double(max(seen, 1)), testLoss: eval?.loss,
                            testAccuracy: eval?.accuracy, seconds: Date().timeIntervalSince(t0),

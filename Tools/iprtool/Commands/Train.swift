@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import IPRBackdoor
 import IPRData
+import IPRDistributed
 import IPRModels
 import IPRPassport
 import IPRTensor
@@ -31,12 +32,16 @@ extension IPRTool {
             (`iprtool verify --trigger-set`); --scheme backdoor adds the trigger set to a plain model. \
             history.csv then logs trigger_acc, the trigger-set accuracy after each epoch.
 
+            Started by mpirun, training is data-parallel over the ranks: each takes its slice of every global \
+            batch of --batch-size, gradients are averaged in one allreduce per step, rank 0 alone writes.
+
             Example: iprtool train --model alexnet --dataset cifar10 --data Fixtures/cifar10_subset --epochs 20 --out runs/alexnet
             Example: iprtool train --scheme v2 --passport-config Fixtures/passport_configs/alexnet_passport.json \
               --pretrained runs/alexnet/best.safetensors --data Fixtures/cifar10_subset --epochs 20 --out runs/alexnet-v2
             Example: iprtool train --scheme v3 --passport-config Fixtures/passport_configs/alexnet_passport.json \
               --trigger-set Fixtures/trigger_set --pretrained runs/alexnet/best.safetensors \
               --data Fixtures/cifar10_subset --epochs 15 --out runs/alexnet-v3
+            Example: mpirun -np 2 -x OMP_NUM_THREADS=1 iprtool train --model alexnet --data Fixtures/cifar10_subset --epochs 20 --out runs/dp
             """)
 
         @Option(help: "Architecture (see `iprtool models`).")
@@ -125,9 +130,23 @@ extension IPRTool {
         }
 
         func run() throws {
+            // Under `mpirun -np N`: data-parallel over N ranks (each global batch split between them).
+            let group = MPICollective.isLaunched ? try MPICollective.world() : nil
+            defer { MPICollective.finalize() }
+            do { try train(group: group) } catch let error as IPRDistributedError where error.code == .disagreement {
+                if group?.isRoot ?? true { throw error }   // every rank has it: rank 0 says it once
+                throw ExitCode(1)
+            } catch where (group?.size ?? 1) > 1 && !(error is ExitCode) {
+                // A failure on one rank alone would leave the others waiting in the next allreduce.
+                FileHandle.standardError.write(Data("rank \(group!.rank) of \(group!.size): \(error)\n".utf8))
+                group!.abort(code: 1)
+            }
+        }
+
+        func train(group: MPICollective?) throws {
             let start = Date()
             let progress = ProgressReporter()
-            progress.quiet = quiet
+            progress.quiet = quiet || !(group?.isRoot ?? true)
             let trainSet = try data.open(.train)
             let testSet: (any Dataset)?
             do { testSet = try data.open(.test) } catch let error as IPRDataError where error.code == .missingFile || error.code == .noTestSplit {
@@ -135,6 +154,13 @@ extension IPRTool {
                 testSet = nil
             }
             let classes = trainSet.classNames.count
+            if let group, group.size > 1 {
+                // The same command on the same data everywhere: arguments, sizes and the first labels.
+                let labels = try (0..<min(32, trainSet.count)).map { try trainSet.sample(at: $0).label }
+                try group.agree(on: "arguments \(CommandLine.arguments.dropFirst().joined(separator: " ")); \(trainSet.count) training images, \(testSet?.count ?? 0) test, \(classes) classes, first labels \(labels)",
+                                what: "the command or the data")
+                progress.line("data-parallel over \(group.size) ranks: each takes \(data.batchSize / group.size)–\((data.batchSize + group.size - 1) / group.size) images of every global batch of \(data.batchSize)")
+            }
             let config = ModelConfig(classes: classes, inputSize: inputSize, norm: norm)
             let triggers = try triggerSet.map { try TriggerFolder(root: $0) }
             try triggers?.check(classes: classes, model: "this \(model) run (\(data.dataset))")
@@ -145,7 +171,8 @@ extension IPRTool {
                 let passports = try PassportConfig.load(path: passportConfig)
                 // On --resume the passports come from last.safetensors, whatever this seed builds.
                 var system = SystemRandomNumberGenerator()
-                let secretSeed = passportSeed ?? system.next()
+                let drawn = passportSeed ?? system.next()
+                let secretSeed = group?.broadcast(drawn) ?? drawn   // one passport for all ranks
                 let (built, factory) = try PassportBlockFactory.makeModel(model, config: config, scheme: scheme, passports: passports,
                                                                           signLossRatio: signLoss, seed: seed, passportSeed: secretSeed)
                 network = built
@@ -157,7 +184,7 @@ extension IPRTool {
                 if !resume && keyType != .random, let pretrained {
                     try installImageKeys(into: network, pretrained: pretrained, inputSize: inputSize, seed: secretSeed)
                 }
-                if !resume {
+                if !resume && group?.isRoot ?? true {
                     var passport = try Passport.extract(from: network)
                     passport.scheme = scheme
                     let texts = try factory.signatureTexts()
@@ -201,7 +228,7 @@ extension IPRTool {
             let info = CheckpointInfo(arch: model, config: config, dataset: data.dataset, mean: normalize.mean, std: normalize.std,
                                       extra: extra)
             progress.line("training \(model) (\(network.trainableParameters().reduce(0) { $0 + $1.count }) parameters) on \(data.dataset): \(trainSet.count) train / \(testSet?.count ?? 0) test images, \(classes) classes, \(epochs) epochs → \(out)")
-            let trainer = Trainer(model: network, info: info, options: options, objective: objective, progress: progress)
+            let trainer = Trainer(model: network, info: info, options: options, objective: objective, progress: progress, group: group)
             let outcome = try trainer.fit(train: trainData, test: testData, monitors: monitors)
             if case .interrupted = outcome { throw ExitCode(130) }
             progress.line("done in \(elapsed(since: start)); best test accuracy \(String(format: "%.1f%%", 100 * trainer.info.bestAccuracy)); checkpoints in \(out)")
@@ -244,3 +271,6 @@ extension IPRTool.Train {
 
 extension KeyType: ExpressibleByArgument {}
 extension NormKind: ExpressibleByArgument {}
+
+/// MPI's collectives are what data-parallel training asks of its group.
+extension MPICollective: TrainingGroup {}

@@ -1,0 +1,78 @@
+import Foundation
+import IPRTensor
+
+/// The collective operations data-parallel work needs, over a group of `size` processes numbered
+/// `rank` 0..<size. Every process must make the same calls in the same order (as with MPI): a call
+/// one rank skips leaves the others waiting.
+public protocol Collective: AnyObject {
+    var rank: Int { get }
+    var size: Int { get }
+    /// Replaces `values` by their element-wise sum over all ranks (every rank passes the same count).
+    func allreduceSum(_ values: inout [Float])
+    /// Replaces `bytes` on every rank by rank `root`'s (the count may differ before the call).
+    func broadcast(_ bytes: inout [UInt8], root: Int)
+    /// Returns when every rank has called it.
+    func barrier()
+    /// Ends every process of the group with `code`, now (a rank that failed alone must not leave
+    /// the others waiting in a collective).
+    func abort(code: Int32) -> Never
+}
+
+extension Collective {
+    public var isRoot: Bool { rank == 0 }
+
+    /// Rank `root`'s value of `value`, on every rank.
+    public func broadcast(_ value: UInt64, root: Int = 0) -> UInt64 {
+        var bytes = (0..<8).map { UInt8(truncatingIfNeeded: value >> (8 * UInt64($0))) }
+        broadcast(&bytes, root: root)
+        return bytes.enumerated().reduce(0) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
+    }
+
+    /// Checks that every rank describes its work the same way (`description`: the settings and data
+    /// that must agree). Throws the same error on every rank when they do not, naming `what` and the
+    /// ranks that differ from rank 0, so that none goes on alone and none hangs.
+    public func agree(on description: String, what: String) throws {
+        var root = Array(description.utf8)
+        broadcast(&root, root: 0)
+        var differs = [Float](repeating: 0, count: size)
+        differs[rank] = root == Array(description.utf8) ? 0 : 1
+        allreduceSum(&differs)
+        let ranks = differs.indices.filter { differs[$0] > 0 }
+        guard ranks.isEmpty else {
+            let who = (ranks.count == 1 ? "rank " : "ranks ") + ranks.map(String.init).joined(separator: ", ")
+            throw IPRDistributedError(.disagreement, "\(who) of \(size) \(ranks.count == 1 ? "differs" : "differ") from rank 0 in \(what); every rank must run the same command on the same data (rank 0 has: \(String(decoding: root, as: UTF8.self)))")
+        }
+    }
+}
+
+/// One process alone: every collective is the identity.
+public final class SingleProcess: Collective {
+    public init() {}
+    public var rank: Int { 0 }
+    public var size: Int { 1 }
+    public func allreduceSum(_ values: inout [Float]) {}
+    public func broadcast(_ bytes: inout [UInt8], root: Int) {}
+    public func barrier() {}
+    public func abort(code: Int32) -> Never { exit(code) }
+}
+
+/// The one error type of IPRDistributed.
+public struct IPRDistributedError: LibraryError {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        let name: String
+        public var description: String { name }
+        /// Ranks that disagree on the command, settings or data.
+        public static let disagreement = Code(name: "disagreement")
+        /// MPI could not start or a call failed.
+        public static let mpi = Code(name: "mpi")
+    }
+
+    public let code: Code
+    public let message: String
+    public let file: String
+    public let line: Int
+
+    public init(_ code: Code, _ message: String, file: String = #fileID, line: Int = #line) {
+        self.code = code; self.message = message; self.file = file; self.line = line
+    }
+}

@@ -1,0 +1,86 @@
+import IPRTensor
+
+/// The process group data-parallel training runs in: what the trainer asks of it. IPRDistributed's
+/// `Collective` (MPI, or one process) has these very requirements; iprtool connects the two, so that
+/// IPRModels never links MPI.
+public protocol TrainingGroup: AnyObject {
+    var rank: Int { get }
+    var size: Int { get }
+    /// Element-wise sum over all ranks, in place.
+    func allreduceSum(_ values: inout [Float])
+    /// Rank `root`'s bytes on every rank.
+    func broadcast(_ bytes: inout [UInt8], root: Int)
+}
+
+/// Data-parallel SGD over a `TrainingGroup` (as Horovod or PyTorch DDP do it): every rank holds the
+/// whole model and walks the same seeded sequence of global batches; rank r computes the gradient of
+/// its slice r of each batch; one allreduce per step sums the slices' gradients, each weighted by its
+/// share of the batch, so every rank takes the same SGD step a single process would take on the whole
+/// batch (up to the order of float summation). Batch norm normalises each slice with its own
+/// statistics (as DDP does; group norm is per sample and exact); the running statistics are averaged
+/// over ranks at the end of each epoch, before evaluation and checkpoints.
+struct DataParallel {
+    let group: any TrainingGroup
+
+    /// Rank `rank`'s rows of a global batch of `count`: balanced contiguous slices.
+    func slice(of count: Int) -> Range<Int> {
+        let size = group.size, rank = group.rank
+        return (rank * count / size)..<((rank + 1) * count / size)
+    }
+
+    /// Every rank gets rank 0's parameters and buffers (after initialisation, `--pretrained` or `--resume`).
+    func broadcastState(of model: any Layer) throws {
+        var bytes = group.rank == 0 ? SafeTensors.encode(model.stateDict()) : []
+        group.broadcast(&bytes, root: 0)
+        if group.rank != 0 { try model.load(try SafeTensors.decode(bytes, source: "rank 0's state"), source: "rank 0's state") }
+    }
+
+    /// Sums over ranks: each parameter's gradient (nil counts as zero) weighted by `share`, and the
+    /// step's `statistics` (already weighted by the caller); writes the gradients back.
+    func reduce(_ parameters: [Tensor], share: Float, statistics: [Float]) -> [Float] {
+        let total = parameters.reduce(0) { $0 + $1.count }
+        var buffer = [Float](repeating: 0, count: total + statistics.count)
+        buffer.withUnsafeMutableBufferPointer { out in
+            var offset = 0
+            for p in parameters {
+                if let g = p.grad {
+                    g.array.withUnsafeBufferPointer { src in for i in 0..<src.count { out[offset + i] = src[i] * share } }
+                }
+                offset += p.count
+            }
+            for (i, v) in statistics.enumerated() { out[total + i] = v }
+        }
+        group.allreduceSum(&buffer)
+        var offset = 0
+        for p in parameters {
+            p.grad = Tensor(shape: p.shape, data: Array(buffer[offset..<(offset + p.count)]))
+            offset += p.count
+        }
+        return Array(buffer[total...])
+    }
+
+    /// Whether any rank asks to stop (Ctrl-C reaches the ranks at different moments): all stop at the
+    /// same step, so none waits alone in the next allreduce.
+    func anyStops(_ local: Bool) -> Bool {
+        var flag: [Float] = [local ? 1 : 0]
+        group.allreduceSum(&flag)
+        return flag[0] > 0
+    }
+
+    /// Batch-norm running statistics averaged over ranks (each rank saw other slices).
+    func averageRunningStatistics(of model: any Layer) throws {
+        let state = model.stateDict()
+        let names = state.names.filter { $0.hasSuffix("running_mean") || $0.hasSuffix("running_var") }
+        guard !names.isEmpty else { return }
+        var values = try names.flatMap { try state[$0]!.floats() }
+        group.allreduceSum(&values)
+        var averaged = SafeTensorsFile()
+        var offset = 0
+        for name in names {
+            let shape = state[name]!.shape, n = shape.reduce(1, *)
+            averaged.set(name, SafeTensor(floats: values[offset..<(offset + n)].map { $0 / Float(group.size) }, shape: shape))
+            offset += n
+        }
+        try model.load(averaged, strict: false, source: "running statistics averaged over ranks")
+    }
+}
