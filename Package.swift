@@ -14,12 +14,16 @@ let package = Package(
         .library(name: "IPRPlot", targets: ["IPRPlot"]),
         .library(name: "IPRAttacks", targets: ["IPRAttacks"]),
         .library(name: "IPRDistributed", targets: ["IPRDistributed"]),
+        .library(name: "IPRServe", targets: ["IPRServe"]),
         .executable(name: "iprtool", targets: ["iprtool"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         // SHA-256 fingerprints of passport files and trigger sets.
         .package(url: "https://github.com/apple/swift-crypto", "3.12.3"..<"5.0.0"),
+        // `iprtool serve` (Open Inference Protocol over HTTP) and `verify --endpoint`.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.20.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.30.0"),
     ],
     targets: [
         // MARK: - System libraries
@@ -52,12 +56,17 @@ let package = Package(
         .target(name: "IPRPlot", dependencies: ["CCairo"], path: "Modules/IPRPlot"),
         // Collectives (allreduce, broadcast, barrier) over Open MPI, and one process alone.
         .target(name: "IPRDistributed", dependencies: ["IPRTensor", "CMPI"], path: "Modules/IPRDistributed"),
+        // A model behind the Open Inference Protocol (KServe v2 REST): server and client.
+        .target(name: "IPRServe", dependencies: ["IPRModels", "IPRData", "IPRBackdoor",
+                                                 .product(name: "Hummingbird", package: "hummingbird"),
+                                                 .product(name: "AsyncHTTPClient", package: "async-http-client")],
+                path: "Modules/IPRServe"),
         // The attack suite: the Attack protocol, its registry, the built-in attacks, reports.
         .target(name: "IPRAttacks", dependencies: ["IPRPassport", "IPRBackdoor", "IPRPlot"], path: "Modules/IPRAttacks"),
 
         // MARK: - Tools
         .executableTarget(name: "iprtool", dependencies: [
-            "IPRTensor", "IPRData", "IPRModels", "IPRPassport", "IPRBackdoor", "IPRAttacks", "IPRDistributed",
+            "IPRTensor", "IPRData", "IPRModels", "IPRPassport", "IPRBackdoor", "IPRAttacks", "IPRDistributed", "IPRServe",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Tools/iprtool"),
         .executableTarget(name: "iprbench", dependencies: ["IPRTensor", "IPRModels", "IPRData", "IPRPassport"], path: "Tools/bench/Sources"),
@@ -75,6 +84,8 @@ let package = Package(
         .testTarget(name: "IPRPlotTests", dependencies: ["IPRPlot"], path: "Tests/IPRPlotTests"),
         .testTarget(name: "IPRAttacksTests", dependencies: ["IPRAttacks", "IPRPassport", "IPRModels", "IPRTensor", "IPRTestSupport"],
                     path: "Tests/IPRAttacksTests"),
+        .testTarget(name: "IPRServeTests", dependencies: ["IPRServe", "IPRBackdoor", "IPRData", "IPRModels", "IPRTensor", "IPRTestSupport",
+                                                         .product(name: "AsyncHTTPClient", package: "async-http-client")], path: "Tests/IPRServeTests"),
         .testTarget(name: "IPRToolTests", dependencies: ["iprtool", "IPRTensor"], path: "Tests/IPRToolTests"),
     ]
 )

@@ -14,7 +14,7 @@ struct IPRTool: ParsableCommand {
         evaluates it. `iprtool models` and `iprtool datasets` list what can be named in --model and --dataset.
         """,
         version: "0.1.0",
-        subcommands: [Train.self, Evaluate.self, Verify.self, Dispute.self, Release.self, AttackCommand.self, AttacksCommand.self, AuditCommand.self, Demo.self,
+        subcommands: [Train.self, Evaluate.self, Verify.self, Dispute.self, Release.self, Serve.self, AttackCommand.self, AttacksCommand.self, AuditCommand.self, Demo.self,
                       ModelsCommand.self, DatasetsCommand.self])
 
     static func main() {

@@ -4,6 +4,7 @@ import IPRBackdoor
 import IPRData
 import IPRModels
 import IPRPassport
+import IPRServe
 import IPRTensor
 
 extension IPRTool {
@@ -37,7 +38,22 @@ extension IPRTool {
             """)
 
         @Option(help: "The suspect model (any checkpoint: trained, released or converted).")
-        var checkpoint: String
+        var checkpoint: String?
+
+        @Option(help: "Instead of a file: the suspect deployed behind an Open Inference Protocol (KServe v2) endpoint, e.g. http://host:8080; black-box only.")
+        var endpoint: String?
+
+        @Option(help: "The model's name at --endpoint.")
+        var model = "model"
+
+        @Option(help: "Seconds each request to --endpoint may take.")
+        var timeout: Double = 30
+
+        @Option(help: "Retries of a failed or refused request to --endpoint (connection error, 429, 5xx).")
+        var retries = 2
+
+        @Option(help: "Most images sent to --endpoint in all (a deployed API may charge per query).")
+        var queryBudget: Int?
 
         @Option(help: "The claimed passport file (written by `iprtool train --scheme v1|v2|v3`): white-box verification.")
         var passport: String?
@@ -62,6 +78,13 @@ extension IPRTool {
         var json = false
 
         func validate() throws {
+            guard (checkpoint == nil) != (endpoint == nil) else { throw ValidationError("give the suspect as --checkpoint FILE or --endpoint URL (one of them)") }
+            if endpoint != nil {
+                guard triggerSet != nil, passport == nil else {
+                    throw ValidationError("--endpoint is black-box: give --trigger-set DIR (a passport needs the model's weights, --checkpoint)")
+                }
+                guard timeout > 0, retries >= 0, (queryBudget ?? 1) > 0 else { throw ValidationError("--timeout and --query-budget must be positive, --retries at least 0") }
+            }
             guard passport != nil || triggerSet != nil else {
                 throw ValidationError("give --passport FILE (white-box), --trigger-set DIR (black-box), or both")
             }
@@ -73,8 +96,13 @@ extension IPRTool {
         }
 
         func run() throws {
+            if let endpoint, let triggerSet { return try verifyRemote(endpoint, triggerSet: triggerSet) }
+            let checkpoint = self.checkpoint!
             let (model, info, scheme) = try PassportCheckpoint.load(checkpoint)
-            let blackbox = try triggerSet.map { try verifyBlackBox(model, info, triggerSet: $0) }
+            let blackbox = try triggerSet.map {
+                try verifyBlackBox(ModelOracle(model), classes: info.config.classes, inputSize: info.config.inputSize,
+                                   normalize: info.normalize, suspect: checkpoint, triggerSet: $0)
+            }
             let whitebox = try passport.map { path -> (VerificationReport, fingerprint: String) in
                 let claimed = try Passport.read(path)
                 var (suspect, suspectInfo) = (model, info)
@@ -111,23 +139,41 @@ extension IPRTool {
             if !verified { throw ExitCode(1) }
         }
 
-        /// The suspect's and the null models' predictions on the trigger set.
-        func verifyBlackBox(_ model: any Layer, _ info: CheckpointInfo, triggerSet: String) throws -> BlackBoxReport {
+        /// The suspect's and the null models' predictions on the trigger set (images of `inputSize`,
+        /// normalised as the suspect expects them).
+        func verifyBlackBox(_ suspectOracle: any LabelOracle, classes: Int, inputSize: Int, normalize: Normalize, suspect: String,
+                            triggerSet: String) throws -> BlackBoxReport {
             let triggers = try TriggerFolder(root: triggerSet)
-            try triggers.check(classes: info.config.classes, model: checkpoint)
+            try triggers.check(classes: classes, model: suspect)
             let nulls = try nullModels.map { path -> any LabelOracle in
                 let (null, nullInfo, _) = try PassportCheckpoint.load(path)
-                guard nullInfo.arch == info.arch, nullInfo.config.classes == info.config.classes,
-                      nullInfo.config.inputSize == info.config.inputSize else {
-                    throw IPRBackdoorError(.nullModelMismatch, "null model \(path) is \(nullInfo.arch) (\(nullInfo.config.classes) classes, \(nullInfo.config.inputSize) px); the suspect \(checkpoint) is \(info.arch) (\(info.config.classes) classes, \(info.config.inputSize) px)")
+                guard nullInfo.config.classes == classes, nullInfo.config.inputSize == inputSize else {
+                    throw IPRBackdoorError(.nullModelMismatch, "null model \(path) is \(nullInfo.arch) (\(nullInfo.config.classes) classes, \(nullInfo.config.inputSize) px); the suspect \(suspect) has \(classes) classes, \(inputSize) px")
                 }
                 return ModelOracle(null)
             }
             var thresholds = TriggerThresholds()
             thresholds.minAccuracy = minTriggerAccuracy
             thresholds.maxPValue = maxTriggerP
-            return try BlackBoxVerifier.verify(ModelOracle(model), triggers: triggers.batches(inputSize: info.config.inputSize, normalize: info.normalize),
-                                               classes: info.config.classes, triggerSet: triggerSet, nullModels: nulls, thresholds: thresholds)
+            return try BlackBoxVerifier.verify(suspectOracle, triggers: triggers.batches(inputSize: inputSize, normalize: normalize),
+                                               classes: classes, triggerSet: triggerSet, nullModels: nulls, thresholds: thresholds)
+        }
+
+        /// Black-box verification of a deployed model: the trigger images go as pixels (the server
+        /// normalises them as its model expects), the same report as for a file.
+        func verifyRemote(_ endpoint: String, triggerSet: String) throws {
+            let remote = try RemoteModel(endpoint: endpoint, name: model, timeout: timeout, retries: retries, budget: queryBudget)
+            let report = try verifyBlackBox(remote, classes: remote.classes, inputSize: remote.inputSize, normalize: Normalize(mean: [0], std: [1]),
+                                            suspect: "\(endpoint) (\(model))", triggerSet: triggerSet)
+            if json {
+                let object: [String: Any] = ["trigger": try jsonObject(report.trigger), "blackbox": try jsonObject(report), "verdict": report.verdict,
+                                             "endpoint": endpoint, "model": model, "queries": remote.queried]
+                say(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+            } else {
+                printBlackBox(report, staged: false)
+                say("  \(remote.queried) images sent to \(endpoint) (model \(model))")
+            }
+            if report.verdict != "verified" { throw ExitCode(1) }
         }
 
         func printBlackBox(_ r: BlackBoxReport, staged: Bool) {

@@ -1,0 +1,108 @@
+import Foundation
+import Hummingbird
+import NIOCore
+
+/// `InferenceModel` over HTTP (Hummingbird 2): the Open Inference Protocol's REST routes
+/// `GET /v2/health/live`, `GET /v2/health/ready`, `GET /v2/models/{name}` (metadata),
+/// `GET /v2/models/{name}/ready` and `POST /v2/models/{name}/infer`. Every refused request gets a 4xx
+/// with `{"error": "…"}`; each request is logged as one line on standard error.
+public struct InferenceServer: Sendable {
+    public let model: InferenceModel
+    public let host: String
+    public let port: Int
+
+    public init(model: InferenceModel, host: String = "127.0.0.1", port: Int = 8080) {
+        self.model = model; self.host = host; self.port = port
+    }
+
+    /// Serves until SIGINT or SIGTERM (with `signals`) or until the task is cancelled, then finishes
+    /// the requests in flight and returns. `listening` gets the bound port (with port 0: a free one).
+    public func run(signals: Bool = true, listening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+        let app = Application(router: router(), configuration: .init(address: .hostname(host, port: port), serverName: "swift-deepipr"),
+                              onServerRunning: { channel in listening(channel.localAddress?.port ?? -1) })
+        try await app.runService(gracefulShutdownSignals: signals ? [.sigterm, .sigint] : [])
+    }
+
+    func router() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.add(middleware: RequestLog())
+        let model = self.model
+        let admitted = Admission(limit: model.limits.maxConcurrent)
+        router.get("/v2/health/live") { _, _ in json(.ok, Array(#"{"live":true}"#.utf8)) }
+        router.get("/v2/health/ready") { _, _ in json(.ok, Array(#"{"ready":true}"#.utf8)) }
+        router.get("/v2/models/:name") { _, context in
+            try answer { try known(context, model); return model.metadata() }
+        }
+        router.get("/v2/models/:name/ready") { _, context in
+            try answer { try known(context, model); return Array(#"{"ready":true}"#.utf8) }
+        }
+        router.post("/v2/models/:name/infer") { request, context in
+            try await answer {
+                try known(context, model)
+                guard admitted.enter() else {
+                    throw ServeError(.tooManyRequests, "more than \(model.limits.maxConcurrent) requests at once; retry later")
+                }
+                defer { admitted.leave() }
+                let body: ByteBuffer
+                do { body = try await request.body.collect(upTo: model.limits.maxBodyBytes) } catch {
+                    throw ServeError(.payloadTooLarge, "request body is larger than this server's limit of \(model.limits.maxBodyBytes) bytes")
+                }
+                return try await model.infer(Array(buffer: body))
+            }
+        }
+        return router
+    }
+}
+
+/// The JSON response for `bytes`.
+private func json(_ status: HTTPResponse.Status, _ bytes: [UInt8]) -> Response {
+    Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+}
+
+/// `work`'s bytes as 200, or its `ServeError` as that status.
+private func answer(_ work: () async throws -> [UInt8]) async throws -> Response {
+    do { return json(.ok, try await work()) } catch let error as ServeError {
+        return json(HTTPResponse.Status(code: error.status.rawValue), error.body)
+    }
+}
+
+private func answer(_ work: () throws -> [UInt8]) throws -> Response {
+    do { return json(.ok, try work()) } catch let error as ServeError {
+        return json(HTTPResponse.Status(code: error.status.rawValue), error.body)
+    }
+}
+
+private func known(_ context: BasicRequestContext, _ model: InferenceModel) throws {
+    let name = context.parameters.get("name") ?? ""
+    guard name == model.name else { throw ServeError(.notFound, "no model '\(name)' here; this server serves '\(model.name)'") }
+}
+
+/// At most `limit` requests admitted at once.
+private final class Admission: @unchecked Sendable {
+    let limit: Int
+    private var count = 0
+    private let lock = NSLock()
+    init(limit: Int) { self.limit = limit }
+    func enter() -> Bool { lock.withLock { guard count < limit else { return false }; count += 1; return true } }
+    func leave() { lock.withLock { count -= 1 } }
+}
+
+/// One line per request: method, path, status, milliseconds.
+private struct RequestLog<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        var status = 500
+        defer {
+            let ms = Double((ContinuousClock.now - start).components.attoseconds) / 1e15 + Double((ContinuousClock.now - start).components.seconds) * 1000
+            FileHandle.standardError.write(Data(String(format: "%@ %@ %d %.1f ms\n", request.method.rawValue, request.uri.path, status, ms).utf8))
+        }
+        do {
+            let response = try await next(request, context)
+            status = response.status.code
+            return response
+        } catch let error as HTTPResponseError {
+            status = error.status.code
+            throw error
+        }
+    }
+}
