@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import IPRBackdoor
+import IPRData
 import IPRTensor
 import NIOCore
 import NIOHTTP1
@@ -32,7 +33,10 @@ public final class RemoteModel: LabelOracle {
         self.inputSize = inputSize; self.classes = classes
     }
 
-    /// Predicted classes of `[N, 3, S, S]` images holding pixels / 255 (to-tensor without normalisation).
+    /// What `predict` takes: to-tensor's pixels / 255, not normalised (pass it as the trigger batches' `normalize`).
+    public static let pixelInput = Normalize(mean: [0], std: [1])
+
+    /// Predicted classes of `[N, 3, S, S]` images holding pixels / 255 (`pixelInput`).
     public func predict(_ images: Tensor) throws -> [Int] {
         let n = images.shape[0]
         if let budget, queried + n > budget {

@@ -67,12 +67,12 @@ import Testing
             try await Self.serving(model) { endpoint in
                 let remote = try RemoteModel(endpoint: endpoint, name: "suspect")
                 #expect(remote.inputSize == 8 && remote.classes == 10)
-                let report = try BlackBoxVerifier.verify(remote, triggers: folder.batches(inputSize: 8, normalize: Normalize(mean: [0], std: [1])),
+                let report = try BlackBoxVerifier.verify(remote, triggers: folder.batches(inputSize: 8, normalize: RemoteModel.pixelInput),
                                                          classes: 10, triggerSet: Self.triggers)
                 #expect(report == local, "pixels sent as UINT8 and normalised by the server give the model's very predictions")
                 #expect(remote.queried == 20)
                 let capped = try RemoteModel(endpoint: endpoint, name: "suspect", budget: 10)
-                #expect(throws: ServeClientError.self) { _ = try BlackBoxVerifier.verify(capped, triggers: folder.batches(inputSize: 8, normalize: Normalize(mean: [0], std: [1])), classes: 10, triggerSet: Self.triggers) }
+                #expect(throws: ServeClientError.self) { _ = try BlackBoxVerifier.verify(capped, triggers: folder.batches(inputSize: 8, normalize: RemoteModel.pixelInput), classes: 10, triggerSet: Self.triggers) }
             }
         }
     }

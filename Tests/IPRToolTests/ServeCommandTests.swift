@@ -28,8 +28,10 @@ import Testing
         let address = try #require(line.split(separator: " ").first { $0.hasPrefix("http://127.0.0.1:") }.map(String.init), "\(line)")
         let endpoint = "http://" + address.dropFirst("http://".count).prefix { $0 != "/" }
 
-        let remote = try DataParallelTests.launch([tool, "verify", "--endpoint", endpoint, "--model", "suspect", "--trigger-set", triggers, "--json"])
-        let local = try DataParallelTests.launch([tool, "verify", "--checkpoint", checkpoint, "--trigger-set", triggers, "--json"])
+        // The null model (here the file itself) is local and normalises the pixels as its own statistics say.
+        let remote = try DataParallelTests.launch([tool, "verify", "--endpoint", endpoint, "--model", "suspect", "--trigger-set", triggers,
+                                                   "--null-models", checkpoint, "--json"])
+        let local = try DataParallelTests.launch([tool, "verify", "--checkpoint", checkpoint, "--trigger-set", triggers, "--null-models", checkpoint, "--json"])
         #expect(remote.status == local.status && remote.status == 1, "an unwatermarked model is not verified either way: \(remote.stderr)")
         func object(_ text: String) throws -> [String: Any] { try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]) }
         let r = try object(remote.stdout), l = try object(local.stdout)

@@ -140,8 +140,9 @@ extension IPRTool {
         }
 
         /// The suspect's and the null models' predictions on the trigger set (images of `inputSize`,
-        /// normalised as the suspect expects them).
-        func verifyBlackBox(_ suspectOracle: any LabelOracle, classes: Int, inputSize: Int, normalize: Normalize, suspect: String,
+        /// normalised with `normalize`: the suspect's statistics, or none for a remote suspect, which
+        /// takes pixels — the null models then normalise with their own).
+        func verifyBlackBox(_ suspectOracle: any LabelOracle, classes: Int, inputSize: Int, normalize: Normalize?, suspect: String,
                             triggerSet: String) throws -> BlackBoxReport {
             let triggers = try TriggerFolder(root: triggerSet)
             try triggers.check(classes: classes, model: suspect)
@@ -150,12 +151,12 @@ extension IPRTool {
                 guard nullInfo.config.classes == classes, nullInfo.config.inputSize == inputSize else {
                     throw IPRBackdoorError(.nullModelMismatch, "null model \(path) is \(nullInfo.arch) (\(nullInfo.config.classes) classes, \(nullInfo.config.inputSize) px); the suspect \(suspect) has \(classes) classes, \(inputSize) px")
                 }
-                return ModelOracle(null)
+                return normalize == nil ? PixelOracle(model: null, normalize: nullInfo.normalize) : ModelOracle(null)
             }
             var thresholds = TriggerThresholds()
             thresholds.minAccuracy = minTriggerAccuracy
             thresholds.maxPValue = maxTriggerP
-            return try BlackBoxVerifier.verify(suspectOracle, triggers: triggers.batches(inputSize: inputSize, normalize: normalize),
+            return try BlackBoxVerifier.verify(suspectOracle, triggers: triggers.batches(inputSize: inputSize, normalize: normalize ?? RemoteModel.pixelInput),
                                                classes: classes, triggerSet: triggerSet, nullModels: nulls, thresholds: thresholds)
         }
 
@@ -163,7 +164,7 @@ extension IPRTool {
         /// normalises them as its model expects), the same report as for a file.
         func verifyRemote(_ endpoint: String, triggerSet: String) throws {
             let remote = try RemoteModel(endpoint: endpoint, name: model, timeout: timeout, retries: retries, budget: queryBudget)
-            let report = try verifyBlackBox(remote, classes: remote.classes, inputSize: remote.inputSize, normalize: Normalize(mean: [0], std: [1]),
+            let report = try verifyBlackBox(remote, classes: remote.classes, inputSize: remote.inputSize, normalize: nil,
                                             suspect: "\(endpoint) (\(model))", triggerSet: triggerSet)
             if json {
                 let object: [String: Any] = ["trigger": try jsonObject(report.trigger), "blackbox": try jsonObject(report), "verdict": report.verdict,
@@ -259,4 +260,12 @@ func jsonObject<T: Encodable>(_ value: T) throws -> [String: Any] {
     encoder.outputFormatting = [.sortedKeys]
     encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
     return try JSONSerialization.jsonObject(with: encoder.encode(value)) as? [String: Any] ?? [:]
+}
+
+/// A local model asked with pixel images (values / 255, as a remote suspect gets them): it normalises
+/// them with its own statistics first.
+struct PixelOracle: LabelOracle {
+    let model: any Layer
+    let normalize: Normalize
+    func predict(_ images: Tensor) throws -> [Int] { try ModelOracle(model).predict(normalize(images)) }
 }
