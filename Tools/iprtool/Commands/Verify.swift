@@ -32,7 +32,13 @@ extension IPRTool {
             With both, the black-box stage runs first; the verdict is `verified` only if both stages are. Exit \
             status 0 when verified, 1 when not.
 
+            A deployed suspect (--endpoint URL instead of --checkpoint, black-box only): the trigger images are \
+            sent as UINT8 pixels to an Open Inference Protocol server (`iprtool serve`, KServe, Triton) that \
+            normalises them as its model expects; --timeout per request, --retries on connection errors, \
+            429 and 5xx, and --query-budget on the images sent. The report is the one a file gets.
+
             Example: iprtool verify --checkpoint suspect.safetensors --trigger-set Fixtures/trigger_set
+            Example: iprtool verify --endpoint http://127.0.0.1:8080 --model model --trigger-set Fixtures/trigger_set
             Example: iprtool verify --checkpoint suspect.safetensors --passport runs/alexnet-v2/passport.safetensors \\
               --dataset cifar10 --data Fixtures/cifar10_subset --json
             """)
