@@ -107,7 +107,7 @@ extension IPRTool {
             let (model, info, scheme) = try PassportCheckpoint.load(checkpoint)
             let blackbox = try triggerSet.map {
                 try verifyBlackBox(ModelOracle(model), classes: info.config.classes, inputSize: info.config.inputSize,
-                                   normalize: info.normalize, suspect: checkpoint, triggerSet: $0)
+                                   normalize: info.normalize, suspect: checkpoint, arch: info.arch, triggerSet: $0)
             }
             let whitebox = try passport.map { path -> (VerificationReport, fingerprint: String) in
                 let claimed = try Passport.read(path)
@@ -149,13 +149,14 @@ extension IPRTool {
         /// normalised with `normalize`: the suspect's statistics, or none for a remote suspect, which
         /// takes pixels — the null models then normalise with their own).
         func verifyBlackBox(_ suspectOracle: any LabelOracle, classes: Int, inputSize: Int, normalize: Normalize?, suspect: String,
-                            triggerSet: String) throws -> BlackBoxReport {
+                            arch: String?, triggerSet: String) throws -> BlackBoxReport {
             let triggers = try TriggerFolder(root: triggerSet)
             try triggers.check(classes: classes, model: suspect)
             let nulls = try nullModels.map { path -> any LabelOracle in
                 let (null, nullInfo, _) = try PassportCheckpoint.load(path)
-                guard nullInfo.config.classes == classes, nullInfo.config.inputSize == inputSize else {
-                    throw IPRBackdoorError(.nullModelMismatch, "null model \(path) is \(nullInfo.arch) (\(nullInfo.config.classes) classes, \(nullInfo.config.inputSize) px); the suspect \(suspect) has \(classes) classes, \(inputSize) px")
+                // A remote suspect's architecture is unknown: its null models need only take the same images.
+                guard arch.map({ $0 == nullInfo.arch }) ?? true, nullInfo.config.classes == classes, nullInfo.config.inputSize == inputSize else {
+                    throw IPRBackdoorError(.nullModelMismatch, "null model \(path) is \(nullInfo.arch) (\(nullInfo.config.classes) classes, \(nullInfo.config.inputSize) px); the suspect \(suspect) is \(arch ?? "a remote model") (\(classes) classes, \(inputSize) px)")
                 }
                 return normalize == nil ? PixelOracle(model: null, normalize: nullInfo.normalize) : ModelOracle(null)
             }
@@ -171,7 +172,7 @@ extension IPRTool {
         func verifyRemote(_ endpoint: String, triggerSet: String) throws {
             let remote = try RemoteModel(endpoint: endpoint, name: model, timeout: timeout, retries: retries, budget: queryBudget)
             let report = try verifyBlackBox(remote, classes: remote.classes, inputSize: remote.inputSize, normalize: nil,
-                                            suspect: "\(endpoint) (\(model))", triggerSet: triggerSet)
+                                            suspect: "\(endpoint) (\(model))", arch: nil, triggerSet: triggerSet)
             if json {
                 let object: [String: Any] = ["trigger": try jsonObject(report.trigger), "blackbox": try jsonObject(report), "verdict": report.verdict,
                                              "endpoint": endpoint, "model": model, "queries": remote.queried]
