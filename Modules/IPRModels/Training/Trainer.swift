@@ -122,6 +122,9 @@ public final class Trainer {
         do {
             try train.forEachBatch(epoch: epoch) { images, labels in
                 if parallel?.anyStops(Interrupt.requested) ?? Interrupt.requested { interrupted = true; throw Stop() }
+                // Every rank needs a slice (the allreduce carries each slice's metrics): a final batch with
+                // fewer images than ranks is skipped, on every rank alike.
+                if let parallel, labels.count < parallel.group.size { return }
                 optimizer.zeroGrad()
                 // This rank's slice of the global batch (all of it without a group).
                 let rows = parallel?.slice(of: labels.count) ?? 0..<labels.count
