@@ -31,10 +31,10 @@ public struct InferenceServer: Sendable {
         router.get("/v2/health/live") { _, _ in json(.ok, Array(#"{"live":true}"#.utf8)) }
         router.get("/v2/health/ready") { _, _ in json(.ok, Array(#"{"ready":true}"#.utf8)) }
         router.get("/v2/models/:name") { _, context in
-            try answer { try known(context, model); return model.metadata() }
+            try await answer { try known(context, model); return model.metadata() }
         }
         router.get("/v2/models/:name/ready") { _, context in
-            try answer { try known(context, model); return Array(#"{"ready":true}"#.utf8) }
+            try await answer { try known(context, model); return Array(#"{"ready":true}"#.utf8) }
         }
         router.post("/v2/models/:name/infer") { request, context in
             try await answer {
@@ -66,12 +66,6 @@ private func answer(_ work: () async throws -> [UInt8]) async throws -> Response
     }
 }
 
-private func answer(_ work: () throws -> [UInt8]) throws -> Response {
-    do { return json(.ok, try work()) } catch let error as ServeError {
-        return json(HTTPResponse.Status(code: error.status.rawValue), error.body)
-    }
-}
-
 private func known(_ context: BasicRequestContext, _ model: InferenceModel) throws {
     let name = context.parameters.get("name") ?? ""
     guard name == model.name else { throw ServeError(.notFound, "no model '\(name)' here; this server serves '\(model.name)'") }
@@ -90,10 +84,10 @@ private final class Admission: @unchecked Sendable {
 /// One line per request: method, path, status, milliseconds.
 private struct RequestLog<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let start = ContinuousClock.now
+        let start = Date()
         var status = 500
         defer {
-            let ms = Double((ContinuousClock.now - start).components.attoseconds) / 1e15 + Double((ContinuousClock.now - start).components.seconds) * 1000
+            let ms = 1000 * Date().timeIntervalSince(start)
             FileHandle.standardError.write(Data(String(format: "%@ %@ %d %.1f ms\n", request.method.rawValue, request.uri.path, status, ms).utf8))
         }
         do {
