@@ -127,13 +127,35 @@ static dnnl_status_t ensure_accum(size_t floats) {
     return g_accum ? dnnl_success : dnnl_out_of_memory;
 }
 
-/* Default algorithm: measured (conv_measured.c). With auto, oneDNN 2.6 on
- * avx512_core picks jit_wino_4x3 for most 3x3 stride-1 layers with a large
- * enough batch (>= 16) and direct jit kernels elsewhere; Winograd was measured
- * 1.7-1.9x faster than direct on the AlexNet-CIFAR / ResNet-18 3x3 layers at
- * batch 64 (2 threads), with a relative error of <= 4e-6 against a
- * double-precision reference, but not on every layer and CPU. */
-static int g_algorithm = IPR_CONV_MEASURED;
+/* Default algorithm: the rule (conv_rule.c), unless IPR_CONV_ALGORITHM names
+ * another; UNSET until the first call reads the environment. With auto,
+ * oneDNN 2.6 on avx512_core picks jit_wino_4x3 for most 3x3 stride-1 layers
+ * with a large enough batch (>= 16) and direct jit kernels elsewhere; Winograd
+ * was measured 1.7-1.9x faster than direct on the AlexNet-CIFAR / ResNet-18
+ * 3x3 layers at batch 64 (2 threads), with a relative error of <= 4e-6 against
+ * a double-precision reference, but not on every layer and CPU. */
+#define ALGORITHM_UNSET (-2)
+static int g_algorithm = ALGORITHM_UNSET;
+
+int ipr_conv_algorithm_named(const char *name) {
+    static const struct { const char *name; int algo; } names[] = {
+        {"rule", IPR_CONV_RULE}, {"measured", IPR_CONV_MEASURED}, {"auto", IPR_CONV_AUTO},
+        {"direct", IPR_CONV_DIRECT}, {"winograd", IPR_CONV_WINOGRAD}};
+    if (!name) return -1;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); ++i)
+        if (strcmp(name, names[i].name) == 0) return names[i].algo;
+    return -1;
+}
+
+/* The process default. Caller holds g_lock. A name the environment gives that
+ * is no algorithm leaves the rule (iprtool refuses it before any call). */
+static int default_algorithm_locked(void) {
+    if (g_algorithm == ALGORITHM_UNSET) {
+        int named = ipr_conv_algorithm_named(getenv("IPR_CONV_ALGORITHM"));
+        g_algorithm = named >= 0 ? named : IPR_CONV_RULE;
+    }
+    return g_algorithm;
+}
 
 static int g_profiling = 0;
 static double g_prof_reorder_ms = 0.0;
@@ -160,7 +182,7 @@ static int shape_valid(const ipr_conv_shape *s) {
         return 0;
     if (s->pad_h < 0 || s->pad_w < 0) return 0;
     if (s->h + 2 * s->pad_h < s->kh || s->w + 2 * s->pad_w < s->kw) return 0;
-    if (s->algorithm < IPR_CONV_DEFAULT || s->algorithm > IPR_CONV_WINOGRAD) return 0;
+    if (s->algorithm < IPR_CONV_DEFAULT || s->algorithm > IPR_CONV_RULE) return 0;
     return 1;
 }
 
@@ -209,8 +231,8 @@ static dnnl_status_t init_mds(const ipr_conv_shape *s, conv_mds *m) {
     return dnnl_success;
 }
 
-/* algo: IPR_CONV_DIRECT, IPR_CONV_AUTO or IPR_CONV_WINOGRAD (measured and
- * default are resolved before a primitive is made). */
+/* algo: IPR_CONV_DIRECT, IPR_CONV_AUTO or IPR_CONV_WINOGRAD (rule, measured
+ * and default are resolved before a primitive is made). */
 static dnnl_alg_kind_t alg_kind_of(int algo) {
     switch (algo) {
     case IPR_CONV_AUTO: return dnnl_convolution_auto;
@@ -676,13 +698,14 @@ int ipr_conv_run_locked(const ipr_conv_shape *s, int pass, int algo, int has_bia
 
 /* The algorithm a call runs: its own, else the process default. */
 static int algorithm_of(const ipr_conv_shape *s) {
-    return s->algorithm != IPR_CONV_DEFAULT ? s->algorithm : g_algorithm;
+    return s->algorithm != IPR_CONV_DEFAULT ? s->algorithm : default_algorithm_locked();
 }
 
-/* A measured call's concrete algorithm for planning and naming: the kept one,
- * or before a first call decided, oneDNN's choice. */
+/* A call's concrete algorithm for planning and naming: the rule's decision;
+ * a measured call's kept one, or before a first call decided, oneDNN's choice. */
 static int concrete_algorithm(const ipr_conv_shape *s, int pass, int has_bias) {
     int algo = algorithm_of(s);
+    if (algo == IPR_CONV_RULE) return ipr_conv_rule_decide_locked(s, pass, has_bias);
     if (algo != IPR_CONV_MEASURED) return algo;
     int decided = ipr_conv_measured_decided_locked(s, pass, has_bias);
     return decided >= 0 ? decided : IPR_CONV_AUTO;
@@ -691,10 +714,10 @@ static int concrete_algorithm(const ipr_conv_shape *s, int pass, int has_bias) {
 static int run_pass(const ipr_conv_shape *s, int pass, int has_bias,
                     void *const *ptrs, const size_t *per_sample, int nptrs) {
     pthread_mutex_lock(&g_lock);
-    int algo = algorithm_of(s);
-    int st = algo == IPR_CONV_MEASURED
+    int st = algorithm_of(s) == IPR_CONV_MEASURED
                  ? ipr_conv_measured_run_locked(s, pass, has_bias, ptrs, per_sample, nptrs)
-                 : ipr_conv_run_locked(s, pass, algo, has_bias, ptrs, per_sample, nptrs);
+                 : ipr_conv_run_locked(s, pass, concrete_algorithm(s, pass, has_bias), has_bias,
+                                       ptrs, per_sample, nptrs);
     pthread_mutex_unlock(&g_lock);
     return st;
 }
@@ -747,7 +770,7 @@ int ipr_conv_backward_weights(const ipr_conv_shape *s, const float *src,
 }
 
 int ipr_conv_set_algorithm(int algorithm) {
-    if (algorithm < IPR_CONV_DIRECT || algorithm > IPR_CONV_WINOGRAD) return dnnl_invalid_arguments;
+    if (algorithm < IPR_CONV_DIRECT || algorithm > IPR_CONV_RULE) return dnnl_invalid_arguments;
     pthread_mutex_lock(&g_lock);
     g_algorithm = algorithm;
     pthread_mutex_unlock(&g_lock);
@@ -756,7 +779,7 @@ int ipr_conv_set_algorithm(int algorithm) {
 
 int ipr_conv_get_algorithm(void) {
     pthread_mutex_lock(&g_lock);
-    int a = g_algorithm;
+    int a = default_algorithm_locked();
     pthread_mutex_unlock(&g_lock);
     return a;
 }
@@ -796,11 +819,38 @@ const char *ipr_conv_impl_name(const ipr_conv_shape *s, int pass) {
     int has_bias = -1;
     for (int hb = 0; measured && hb < 2 && has_bias < 0; ++hb)
         if (ipr_conv_measured_decided_locked(s, pass, hb) >= 0) has_bias = hb;
-    if (has_bias < 0) has_bias = bias_seen(s, pass, measured ? IPR_CONV_AUTO : algorithm_of(s));
+    if (has_bias < 0) {
+        int algo = algorithm_of(s);
+        if (algo == IPR_CONV_MEASURED) algo = IPR_CONV_AUTO;
+        if (algo == IPR_CONV_RULE) algo = ipr_conv_rule_decide_locked(s, pass, 1);
+        has_bias = bias_seen(s, pass, algo);
+    }
     int algo = concrete_algorithm(s, pass, has_bias);
     int st = ipr_conv_impl_locked(s, pass, algo, has_bias, buf, sizeof(buf));
     pthread_mutex_unlock(&g_lock);
     return st == dnnl_success ? buf : NULL;
+}
+
+int ipr_conv_rule_choice(const ipr_conv_shape *s, int pass, int has_bias) {
+    if (!shape_valid(s) || pass < 0 || pass > 2) return -1;
+    pthread_mutex_lock(&g_lock);
+    int algo = ipr_conv_rule_decide_locked(s, pass, has_bias != 0);
+    pthread_mutex_unlock(&g_lock);
+    return algo;
+}
+
+unsigned long long ipr_conv_timed_runs(void) {
+    pthread_mutex_lock(&g_lock);
+    unsigned long long n = ipr_conv_timed_runs_locked();
+    pthread_mutex_unlock(&g_lock);
+    return n;
+}
+
+int ipr_conv_measured_use_file(const char *path) {
+    pthread_mutex_lock(&g_lock);
+    int st = ipr_conv_measured_use_file_locked(path);
+    pthread_mutex_unlock(&g_lock);
+    return st;
 }
 
 int ipr_conv_measured_choice(const ipr_conv_shape *s, int pass, int has_bias) {
@@ -875,5 +925,6 @@ void ipr_conv_clear_cache(void) {
     g_accum = NULL;
     g_accum_floats = 0;
     ipr_conv_measured_forget_locked();
+    ipr_conv_rule_forget_locked();
     pthread_mutex_unlock(&g_lock);
 }

@@ -1,6 +1,6 @@
 /*
  * What conv_dnnl.c (primitives, cache, chunked execution) shares with
- * conv_measured.c (the measured algorithm choice). Every function here is
+ * conv_rule.c and conv_measured.c (the algorithm choices). Every function here is
  * called with the convolution lock held.
  */
 #ifndef IPR_CONV_INTERNAL_H
@@ -38,8 +38,22 @@ int ipr_conv_measured_decided_locked(const ipr_conv_shape *s, int pass, int has_
 int ipr_conv_measured_run_locked(const ipr_conv_shape *s, int pass, int has_bias,
                                  void *const *ptrs, const size_t *per_sample, int nptrs);
 
+/* Reads and then appends to a choices file (ipr_conv_measured_use_file). */
+int ipr_conv_measured_use_file_locked(const char *path);
+
+/* Runs timed to choose an algorithm so far (ipr_conv_timed_runs). */
+unsigned long long ipr_conv_timed_runs_locked(void);
+
 /* Forgets every measured choice (ipr_conv_clear_cache). */
 void ipr_conv_measured_forget_locked(void);
+
+/* The concrete algorithm (IPR_CONV_DIRECT, IPR_CONV_AUTO or IPR_CONV_WINOGRAD) a rule call of
+ * this shape and pass runs: ipr_conv_rule, asking oneDNN whether it has a Winograd primitive
+ * when the rule wants one; remembered. */
+int ipr_conv_rule_decide_locked(const ipr_conv_shape *s, int pass, int has_bias);
+
+/* Forgets the rule's decisions (ipr_conv_clear_cache). */
+void ipr_conv_rule_forget_locked(void);
 
 double ipr_conv_now_ms(void);
 

@@ -1,5 +1,6 @@
 import CConv
 import Dispatch
+import Foundation
 import XCTest
 
 // MARK: - Helpers
@@ -152,6 +153,38 @@ func runCase(_ t: Case, algorithm: Int32, seed: UInt64) throws -> PassErrors {
         impl: impl)
 }
 
+/// The outputs of one pass (0 forward, 1 backward data, 2 backward weights: weight and bias
+/// gradients) of `t` with one algorithm, on seeded inputs; outputs start as NaN.
+func outputs(_ t: Case, pass: Int, algorithm: Int32, seed: UInt64) -> [[Float]] {
+    var rng = LCG(seed: seed)
+    let src = rng.array(t.n * t.c * t.h * t.w), weight = rng.array(t.oc * t.c * t.kh * t.kW)
+    let bias = rng.array(t.oc), diffDst = rng.array(t.n * t.oc * t.oh * t.ow)
+    var shape = t.shape
+    shape.algorithm = algorithm
+    switch pass {
+    case 0:
+        var dst = [Float](repeating: .nan, count: diffDst.count)
+        XCTAssertEqual(ipr_conv_forward(&shape, src, weight, t.bias ? bias : nil, &dst), 0)
+        return [dst]
+    case 1:
+        var dsrc = [Float](repeating: .nan, count: src.count)
+        XCTAssertEqual(ipr_conv_backward_data(&shape, diffDst, weight, &dsrc), 0)
+        return [dsrc]
+    default:
+        var dw = [Float](repeating: .nan, count: weight.count), db = [Float](repeating: .nan, count: t.oc)
+        let rc = dw.withUnsafeMutableBufferPointer { w in
+            db.withUnsafeMutableBufferPointer { b in
+                ipr_conv_backward_weights(&shape, src, diffDst, w.baseAddress, t.bias ? b.baseAddress : nil)
+            }
+        }
+        XCTAssertEqual(rc, 0)
+        return t.bias ? [dw, db] : [dw]
+    }
+}
+
+/// Whether a call of this pass passes a bias (forward) or a bias gradient (backward weights).
+func hasBias(_ t: Case, pass: Int) -> Int32 { pass != 1 && t.bias ? 1 : 0 }
+
 let cases: [Case] = [
     Case(n: 1, c: 16, h: 10, w: 10, oc: 32, k: 3, stride: 1, pad: 1, bias: true),     // k3 s1 p1, batch 1
     Case(n: 4, c: 16, h: 10, w: 10, oc: 32, k: 3, stride: 1, pad: 1, bias: false),    // k3 s1 p1, batch 4
@@ -204,11 +237,128 @@ final class ConvParityTests: XCTestCase {
 
     func testMeasured() throws { try checkAll(algorithm: 2) }
 
-    func testDefaultAlgorithmIsMeasured() {
-        XCTAssertEqual(ipr_conv_get_algorithm(), Int32(IPR_CONV_MEASURED))
+
+    /// The default is the rule (reproducible), unless the environment asks for another by name.
+    func testDefaultAlgorithmIsTheRule() {
+        let asked = ProcessInfo.processInfo.environment["IPR_CONV_ALGORITHM"].map { ipr_conv_algorithm_named($0) } ?? -1
+        let expected = asked >= 0 ? asked : Int32(IPR_CONV_RULE)
+        XCTAssertEqual(ipr_conv_get_algorithm(), expected)
         XCTAssertNotEqual(ipr_conv_set_algorithm(7), 0)
         XCTAssertNotEqual(ipr_conv_set_algorithm(-1), 0)
-        XCTAssertEqual(ipr_conv_get_algorithm(), Int32(IPR_CONV_MEASURED))
+        XCTAssertEqual(ipr_conv_get_algorithm(), expected)
+        XCTAssertEqual(ipr_conv_algorithm_named("rule"), Int32(IPR_CONV_RULE))
+        XCTAssertEqual(ipr_conv_algorithm_named("measured"), Int32(IPR_CONV_MEASURED))
+        XCTAssertEqual(ipr_conv_algorithm_named("fastest"), -1)
+        XCTAssertEqual(ipr_conv_algorithm_named(nil), -1)
+    }
+
+    /// The rule on shapes it was derived from and around them: a function of the shape, the pass
+    /// and whether oneDNN has Winograd there, nothing else.
+    func testRuleDecisions() {
+        let direct = Int32(IPR_CONV_DIRECT), auto = Int32(IPR_CONV_AUTO), winograd = Int32(IPR_CONV_WINOGRAD)
+        func rule(_ t: Case, _ pass: Int32, _ available: Bool) -> Int32 { var s = t.shape; return ipr_conv_rule(&s, pass, available ? 1 : 0) }
+        let stem = Case(n: 64, c: 3, h: 32, w: 32, oc: 64, k: 3, stride: 1, pad: 1, bias: false)      // ResNet-18's stem
+        let deep = Case(n: 64, c: 128, h: 16, w: 16, oc: 128, k: 3, stride: 1, pad: 1, bias: false)   // its 128->128 layers
+        for available in [true, false] {
+            XCTAssertEqual(rule(stem, 0, available), direct, "few input channels: forward direct")
+            XCTAssertEqual(rule(stem, 2, available), auto)
+            XCTAssertEqual(rule(deep, 0, available), auto)
+            XCTAssertEqual(rule(deep, 1, available), auto)
+        }
+        XCTAssertEqual(rule(deep, 2, true), winograd, "backward weights: Winograd where oneDNN has it")
+        XCTAssertEqual(rule(deep, 2, false), auto)
+        var small = deep; small.n = 15
+        XCTAssertEqual(rule(small, 2, true), auto, "below 16 samples oneDNN itself never takes Winograd")
+        var strided = deep; strided.stride = 2
+        XCTAssertEqual(rule(strided, 2, true), auto)
+        var five = deep; five.k = 5; five.pad = 2
+        XCTAssertEqual(rule(five, 2, true), auto)
+        var narrow = deep; narrow.c = Int(IPR_CONV_RULE_MIN_WINOGRAD_CHANNELS) - 1
+        XCTAssertEqual(rule(narrow, 2, true), auto)
+        XCTAssertEqual(rule(narrow, 0, true), direct)
+        XCTAssertEqual(ipr_conv_rule(nil, 0, 1), -1)
+    }
+
+    /// On this CPU a rule call runs exactly the algorithm the rule names for it, bit for bit (and
+    /// those are checked against the double-precision reference above), and that is the rule
+    /// applied to what oneDNN can run here.
+    func testRuleRunsItsDecisionBitForBit() throws {
+        let rule = Int32(IPR_CONV_RULE)
+        for (i, t) in cases.enumerated() {
+            var shape = t.shape
+            for pass in 0..<3 {
+                let decided = ipr_conv_rule_choice(&shape, Int32(pass), hasBias(t, pass: pass))
+                var probe = t.shape
+                probe.algorithm = Int32(IPR_CONV_WINOGRAD)
+                let available = ipr_conv_impl_name(&probe, Int32(pass)) != nil
+                XCTAssertEqual(decided, ipr_conv_rule(&shape, Int32(pass), available ? 1 : 0), "\(t) pass \(pass)")
+                XCTAssertEqual(outputs(t, pass: pass, algorithm: rule, seed: UInt64(700 + i)),
+                               outputs(t, pass: pass, algorithm: decided, seed: UInt64(700 + i)), "\(t) pass \(pass)")
+            }
+        }
+    }
+
+    /// Timing never decides numerics by default: running every case with the process default times
+    /// nothing. The opt-in measured algorithm does time, wherever it has two candidates.
+    func testTheDefaultNeverTimes() throws {
+        guard ProcessInfo.processInfo.environment["IPR_CONV_ALGORITHM"] == nil else { throw XCTSkip("IPR_CONV_ALGORITHM is set") }
+        ipr_conv_clear_cache()
+        let before = ipr_conv_timed_runs()
+        for (i, t) in cases.enumerated() {
+            for pass in 0..<3 { _ = outputs(t, pass: pass, algorithm: Int32(IPR_CONV_DEFAULT), seed: UInt64(300 + i)) }
+        }
+        XCTAssertEqual(ipr_conv_timed_runs(), before, "the default algorithm timed a convolution")
+
+        // Teeth: where this CPU has Winograd for a case, the measured algorithm times it.
+        ipr_conv_clear_cache()
+        let winogradCase = cases.first { t in
+            var s = t.shape
+            s.algorithm = Int32(IPR_CONV_WINOGRAD)
+            return (0..<3).allSatisfy { ipr_conv_impl_name(&s, Int32($0)) != nil }
+        }
+        guard let t = winogradCase else { print("no Winograd on this CPU: the measured algorithm has nothing to time"); return }
+        let untimed = ipr_conv_timed_runs()
+        for pass in 0..<3 { _ = outputs(t, pass: pass, algorithm: Int32(IPR_CONV_MEASURED), seed: 1) }
+        XCTAssertGreaterThan(ipr_conv_timed_runs(), untimed, "measured \(t)")
+    }
+
+    /// A measured run's choices kept in a file are what a second run reads back and repeats, without
+    /// timing again; a malformed file is refused whole.
+    func testMeasuredChoicesFileRepeatsARun() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ipr-choices-\(UUID()).txt").path
+        defer { ipr_conv_measured_use_file(nil); try? FileManager.default.removeItem(atPath: path) }
+        ipr_conv_clear_cache()
+        XCTAssertEqual(ipr_conv_measured_use_file(path), 0)
+        let measured = Int32(IPR_CONV_MEASURED)
+        for (i, t) in cases.enumerated() { for pass in 0..<3 { _ = outputs(t, pass: pass, algorithm: measured, seed: UInt64(400 + i)) } }
+        func choices() -> [Int32] {
+            cases.flatMap { t -> [Int32] in
+                var s = t.shape
+                return (0..<3).map { pass in ipr_conv_measured_choice(&s, Int32(pass), hasBias(t, pass: pass)) }
+            }
+        }
+        let first = choices()
+        XCTAssertFalse(first.contains(-1))
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").filter { !$0.hasPrefix("#") }
+        XCTAssertEqual(lines.count, cases.count * 3)
+
+        ipr_conv_clear_cache()
+        XCTAssertEqual(choices(), [Int32](repeating: -1, count: first.count), "cleared")
+        XCTAssertEqual(ipr_conv_measured_use_file(path), 0)
+        XCTAssertEqual(choices(), first, "read back before any call")
+        let timed = ipr_conv_timed_runs()
+        for (i, t) in cases.enumerated() { for pass in 0..<3 { _ = outputs(t, pass: pass, algorithm: measured, seed: UInt64(400 + i)) } }
+        XCTAssertEqual(ipr_conv_timed_runs(), timed, "a repeated run times nothing")
+        XCTAssertEqual(try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").filter { !$0.hasPrefix("#") }.count, lines.count)
+
+        let bad = path + ".bad"
+        defer { try? FileManager.default.removeItem(atPath: bad) }
+        for text in ["1 2 3\n", "16 32 8 8 32 3 3 1 1 1 1 0 1 9\n", "16 32 8 8 32 3 3 1 1 1 1 0 1 1 7\n", "16 32 8 8 32 3 3 1 1 1 1 0 1 1\nx\n"] {
+            try text.write(toFile: bad, atomically: true, encoding: .utf8)
+            ipr_conv_clear_cache()
+            XCTAssertEqual(ipr_conv_measured_use_file(bad), 2, text)
+            XCTAssertEqual(choices(), [Int32](repeating: -1, count: first.count), "nothing read from \(text)")
+        }
     }
 
     /// Winograd where oneDNN has it (3x3 stride 1; per pass, per ISA) matches the reference;
@@ -242,42 +392,15 @@ final class ConvParityTests: XCTestCase {
         let measured = Int32(IPR_CONV_MEASURED)
         let concrete = [IPR_CONV_DIRECT, IPR_CONV_AUTO, IPR_CONV_WINOGRAD].map { Int32($0) }
         for (i, t) in cases.enumerated() {
-            var rng = LCG(seed: UInt64(900 + i))
-            let src = rng.array(t.n * t.c * t.h * t.w), weight = rng.array(t.oc * t.c * t.kh * t.kW)
-            let bias = rng.array(t.oc), diffDst = rng.array(t.n * t.oc * t.oh * t.ow)
-            /// The outputs of one pass with one algorithm.
-            func run(_ pass: Int, _ algorithm: Int32) -> [[Float]] {
-                var shape = t.shape
-                shape.algorithm = algorithm
-                switch pass {
-                case 0:
-                    var dst = [Float](repeating: .nan, count: diffDst.count)
-                    XCTAssertEqual(ipr_conv_forward(&shape, src, weight, t.bias ? bias : nil, &dst), 0)
-                    return [dst]
-                case 1:
-                    var dsrc = [Float](repeating: .nan, count: src.count)
-                    XCTAssertEqual(ipr_conv_backward_data(&shape, diffDst, weight, &dsrc), 0)
-                    return [dsrc]
-                default:
-                    var dw = [Float](repeating: .nan, count: weight.count), db = [Float](repeating: .nan, count: t.oc)
-                    let rc = dw.withUnsafeMutableBufferPointer { w in
-                        db.withUnsafeMutableBufferPointer { b in
-                            ipr_conv_backward_weights(&shape, src, diffDst, w.baseAddress, t.bias ? b.baseAddress : nil)
-                        }
-                    }
-                    XCTAssertEqual(rc, 0)
-                    return t.bias ? [dw, db] : [dw]
-                }
-            }
+            func run(_ pass: Int, _ algorithm: Int32) -> [[Float]] { outputs(t, pass: pass, algorithm: algorithm, seed: UInt64(900 + i)) }
             var shape = t.shape
             shape.algorithm = measured
-            let hasBias: [Int32] = [t.bias ? 1 : 0, 0, t.bias ? 1 : 0]
             for pass in 0..<3 {
                 let first = run(pass, measured)
-                let kept = ipr_conv_measured_choice(&shape, Int32(pass), hasBias[pass])
+                let kept = ipr_conv_measured_choice(&shape, Int32(pass), hasBias(t, pass: pass))
                 XCTAssertTrue(concrete.contains(kept), "\(t) pass \(pass): decided after one call: \(kept)")
                 let again = run(pass, measured)
-                XCTAssertEqual(ipr_conv_measured_choice(&shape, Int32(pass), hasBias[pass]), kept, "\(t) pass \(pass): fixed")
+                XCTAssertEqual(ipr_conv_measured_choice(&shape, Int32(pass), hasBias(t, pass: pass)), kept, "\(t) pass \(pass): fixed")
                 let explicit = run(pass, kept)
                 XCTAssertEqual(first, explicit, "\(t) pass \(pass): first measured call")
                 XCTAssertEqual(again, explicit, "\(t) pass \(pass): later measured call")
@@ -298,7 +421,7 @@ final class ConvParityTests: XCTestCase {
 
     /// Repeated calls of a shape create no primitive: they run the cached one.
     func testRepeatedCallsReuseTheCachedPrimitives() throws {
-        for algorithm: Int32 in [0, 1, 2] {
+        for algorithm: Int32 in [0, 1, 2, 4] {
             let t = Case(n: 17, c: 8, h: 9, w: 9, oc: 24, k: 3, stride: 1, pad: 1, bias: true)
             _ = try runCase(t, algorithm: algorithm, seed: 1)
             let created = ipr_conv_primitives_created()
@@ -437,7 +560,7 @@ final class ConvParityTests: XCTestCase {
         ]
         for (t, samples, count, largest, smallest) in expected {
             let budget = samples == 0 ? Int(IPR_CONV_DEFAULT_CHUNK_BUDGET) : samples < 0 ? 1 : samples * chunkBytesPerSample(t)
-            for algorithm: Int32 in [0, 1, 2] {
+            for algorithm: Int32 in [0, 1, 2, 4] {
                 var shape = t.shape
                 shape.algorithm = algorithm
                 for pass: Int32 in 0..<3 {

@@ -15,6 +15,15 @@ final class TinyNet: Layer {
     func forward(_ x: Tensor, _ ctx: ForwardContext) -> Tensor { fc(adaptiveAvgPool2d(block(x, ctx), outputSize: (1, 1)).flatten(), ctx) }
 }
 
+/// A linear classifier on the flattened pixels: smooth (no ReLU or max-pool whose branch a rounding
+/// difference could flip), so two ways of summing one gradient differ by rounding alone.
+final class SoftmaxRegression: Layer {
+    let fc: Linear
+    init(_ c: ModelConfig, _ rng: inout RNG) { fc = Linear(3 * c.inputSize * c.inputSize, c.classes, rng: &rng) }
+    func visit(_ v: inout StateVisitor) { v.child("fc", fc) }
+    func forward(_ x: Tensor, _ ctx: ForwardContext) -> Tensor { fc(x.flatten(), ctx) }
+}
+
 /// Two classes told apart by the sign of the mean of the red channel.
 func separableData(count: Int, seed: UInt64) -> InMemoryBatches {
     var rng = RNG(seed: seed)
@@ -28,6 +37,7 @@ func separableData(count: Int, seed: UInt64) -> InMemoryBatches {
 @Suite(.serialized) struct TrainerTests {
     init() {
         Models.registry.register("tinynet", description: "test-only conv net") { c, b, rng in try TinyNet(c, b, &rng) }
+        Models.registry.register("softmaxregression", description: "test-only linear classifier") { c, _, rng in SoftmaxRegression(c, &rng) }
     }
 
     func temporaryDirectory() -> String {
@@ -65,6 +75,36 @@ func separableData(count: Int, seed: UInt64) -> InMemoryBatches {
         #expect(Swift.abs(eval.accuracy - trainer.history.last!.testAccuracy!) < 1e-9)
         let best = try Checkpoint.load(dir + "/best.safetensors").info
         #expect(best.bestAccuracy == trainer.history.compactMap(\.testAccuracy).max())
+    }
+
+    /// Micro-batches sum the slices' gradients weighted by their share: one step of 16 images in 2 or
+    /// 3 slices (5 + 5 + 6) is the whole batch's step. The same 16 products are summed in another
+    /// grouping, so each gradient element differs by a few float roundings of the sum (16 terms:
+    /// ≤ 16 · 2⁻²⁴ ≈ 1e-6 of the sum of their magnitudes); 1e-4 of the step leaves a hundredfold
+    /// margin, while summing instead of averaging (a step 2–3× too long) or dropping a slice (a
+    /// third to a half of it) is off by the step's own size.
+    @Test(arguments: [2, 3]) func microBatchesTakeTheWholeBatchStep(_ slices: Int) throws {
+        func step(_ microBatches: Int) throws -> (before: [Float], after: [Float]) {
+            let dir = temporaryDirectory()
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            let config = ModelConfig(classes: 2, inputSize: 8)
+            let model = try Models.make("softmaxregression", config: config, seed: 4)
+            var options = TrainingOptions(epochs: 1, outputDirectory: dir)
+            options.learningRate = 0.1
+            options.microBatches = microBatches
+            let info = CheckpointInfo(arch: "softmaxregression", config: config, dataset: "synthetic", mean: [0, 0, 0], std: [1, 1, 1])
+            let before = try model.stateDict()["fc.weight"]!.floats()
+            let trainer = Trainer(model: model, info: info, options: options, progress: ProgressReporter(output: { _ in }))
+            let data = separableData(count: 16, seed: 5)
+            try trainer.fit(train: InMemoryBatches(images: data.images, labels: data.labels, batchSize: 16), test: nil)
+            return (before, try model.stateDict()["fc.weight"]!.floats())
+        }
+        let whole = try step(1), sliced = try step(slices)
+        #expect(whole.before == sliced.before)
+        let update = zip(whole.after, whole.before).map { abs($0 - $1) }.max()!
+        #expect(update > 1e-3, "the step moved the weights")
+        let worst = zip(whole.after, sliced.after).map { abs($0 - $1) }.max()!
+        #expect(worst <= 1e-4 * update, "micro-batches: \(worst) against a step of \(update)")
     }
 
     @Test func resumeContinuesWhereItStopped() throws {

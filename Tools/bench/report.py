@@ -37,11 +37,11 @@ for (bench, name), engines in rows.items():
     print(f"| {bench}: {name} | {fmt(s)} | {fmt(t)} | {ratio} | {mem} |")
 
 if algo:
-    names = ["direct", "auto", "measured"]
+    names = ["direct", "auto", "measured", "rule"]
     print()
-    print("| model | convolution | pass | layers | " + " | ".join(f"{n} ms" for n in names) + " | kernel: auto / measured |")
+    print("| model | convolution | pass | layers | " + " | ".join(f"{n} ms" for n in names) + " | kernel: auto / measured / rule |")
     print("|---|---|---|---:|" + "---:|" * len(names) + "---|")
     for (model, shape, pass_), runs in algo.items():
         cells = [f"{statistics.median(r[n + '_ms'] for r in runs):.2f}" for n in names]
-        kernels = f"{runs[-1].get('auto_impl', '')} / {runs[-1].get('measured_impl', '')}" if pass_ != "all" else ""
+        kernels = " / ".join(runs[-1].get(f"{n}_impl", "") for n in ("auto", "measured", "rule")) if pass_ != "all" else ""
         print(f"| {model} | {shape} | {pass_} | {runs[-1].get('layers', '')} | " + " | ".join(cells) + f" | {kernels} |")

@@ -45,8 +45,10 @@ enum {
     IPR_CONV_DIRECT = 0,    /* oneDNN's direct kernels */
     IPR_CONV_AUTO = 1,      /* oneDNN's own choice: Winograd or direct, by its heuristics */
     IPR_CONV_MEASURED = 2,  /* per shape and pass, the faster of oneDNN's choice and the other
-                             * algorithm, timed on this CPU (below) */
-    IPR_CONV_WINOGRAD = 3   /* Winograd F(4,3); calls fail (nonzero) where oneDNN has none */
+                             * algorithm, timed on this CPU (below); opt-in: not reproducible */
+    IPR_CONV_WINOGRAD = 3,  /* Winograd F(4,3); calls fail (nonzero) where oneDNN has none */
+    IPR_CONV_RULE = 4       /* the default: per shape and pass, a fixed rule of the shape and of
+                             * what this CPU's oneDNN can run (ipr_conv_rule); never timed */
 };
 
 typedef struct {
@@ -70,25 +72,62 @@ int ipr_conv_backward_weights(const ipr_conv_shape *s, const float *src,
                               const float *diff_dst, float *diff_weight,
                               float *diff_bias);
 
-/* The process default algorithm, IPR_CONV_DIRECT ... IPR_CONV_WINOGRAD. Default:
- * IPR_CONV_MEASURED. Applies to subsequent calls in all threads. Returns 0, or 2 for other
- * values.
+/* The process default algorithm, IPR_CONV_DIRECT ... IPR_CONV_RULE. Default: IPR_CONV_RULE, or
+ * what the environment variable IPR_CONV_ALGORITHM names (ipr_conv_algorithm_named), read at
+ * the first call. Applies to subsequent calls in all threads. Returns 0, or 2 for other values.
  *
- * Measured: the first call of a shape, pass and bias (with or without) times oneDNN's own
- * choice against the one other algorithm it could run there (direct when auto picked
- * Winograd; Winograd, where oneDNN has one, when auto picked direct): each once to warm up,
- * then once timed, on the caller's buffers, including the layout reorders and the batch
- * chunking of each. The other algorithm is kept only when it is faster by more than
- * IPR_CONV_MEASURED_MARGIN, so close timings keep oneDNN's choice and a run repeats the same
- * choices; later calls run the kept one without timing. A call's results are always those of
- * the algorithm kept. Shapes where oneDNN has one implementation (not 3x3 stride 1) are never
- * timed. Why: oneDNN's heuristics differ by CPU and lose on some (measured on a 2-core AMD EPYC,
- * Zen 5: auto runs ResNet-18's 3->64 stem as Winograd in 5.6 ms against 1.7 ms direct at
- * batch 64; Tools/bench `iprbench convalgo` prints every shape). */
+ * Rule (the default): the same shape, pass and CPU always run the same algorithm, so a seeded run
+ * gives the same bytes however busy the machine is. oneDNN's own choice, corrected where it was
+ * measured to lose (ipr_conv_rule).
+ *
+ * Measured (opt-in; trades reproducibility for speed on CPUs nobody measured): the first call of
+ * a shape, pass and bias (with or without) times oneDNN's own choice against the one other
+ * algorithm it could run there (direct when auto picked Winograd; Winograd, where oneDNN has one,
+ * when auto picked direct): each once to warm up, then once timed, on the caller's buffers,
+ * including the layout reorders and the batch chunking of each. The other algorithm is kept only
+ * when it is faster by more than IPR_CONV_MEASURED_MARGIN; later calls run the kept one without
+ * timing. A call's results are always those of the algorithm kept. Shapes where oneDNN has one
+ * implementation (not 3x3 stride 1) are never timed. Timings change with the machine's load, so
+ * two runs may keep different algorithms and give different weights: with IPR_CONV_CHOICES=FILE
+ * the choices are read from FILE when it exists and every new one is appended to it, so a second
+ * run with the same FILE repeats the first exactly (ipr_conv_measured_use_file). */
 int ipr_conv_set_algorithm(int algorithm);
 
 /* Currently selected process default algorithm. */
 int ipr_conv_get_algorithm(void);
+
+/* The algorithm an IPR_CONV_* name stands for ("rule", "measured", "auto", "direct",
+ * "winograd"), or -1 for another name. */
+int ipr_conv_algorithm_named(const char *name);
+
+/* Input channels below which the rule runs a forward convolution direct (and backward weights
+ * never as Winograd). */
+#define IPR_CONV_RULE_MIN_WINOGRAD_CHANNELS 16
+
+/* The rule, a pure function: the concrete algorithm (IPR_CONV_DIRECT, IPR_CONV_AUTO or
+ * IPR_CONV_WINOGRAD) a rule call of this shape and pass (0 forward, 1 backward data, 2 backward
+ * weights) runs, given whether oneDNN can make a Winograd primitive for it on this CPU:
+ * forward with fewer than IPR_CONV_RULE_MIN_WINOGRAD_CHANNELS input channels: direct; backward
+ * weights of a 3x3 stride-1 layer with that many channels, >= 16 samples and Winograd
+ * available: Winograd; everything else: auto (oneDNN's heuristic of shape and ISA). -1 for a
+ * NULL shape. Derived from `iprbench convalgo` (conv_rule.c says which measurements). */
+int ipr_conv_rule(const ipr_conv_shape *s, int pass, int winograd_available);
+
+/* The concrete algorithm a rule call of this shape and pass runs on this CPU. -1 for bad
+ * arguments. */
+int ipr_conv_rule_choice(const ipr_conv_shape *s, int pass, int has_bias);
+
+/* How many convolution runs were timed to choose an algorithm since the process started: only
+ * the measured algorithm times anything, so a run of the default algorithm leaves it unchanged. */
+unsigned long long ipr_conv_timed_runs(void);
+
+/* Measured choices from and to a file: reads the choices FILE holds (when it exists; lines of
+ * 14 integers "n c h w oc kh kw stride_h stride_w pad_h pad_w pass has_bias algorithm", '#'
+ * comments), then appends every new choice to it, so that a later run reading it repeats them.
+ * NULL stops appending. Returns 0, 2 for a malformed file (nothing read), or an errno value when
+ * the file can be neither read nor created. IPR_CONV_CHOICES=FILE in the environment does this
+ * at the first measured call. */
+int ipr_conv_measured_use_file(const char *path);
 
 /* The other algorithm must be faster than oneDNN's choice by this factor to be kept. */
 #define IPR_CONV_MEASURED_MARGIN 1.2
@@ -159,8 +198,8 @@ void ipr_conv_set_profiling(int enable);
  * may be NULL. */
 void ipr_conv_get_profile(double *reorder_ms, double *conv_ms);
 
-/* Destroys every cached primitive and buffer and forgets the measured choices (engine and
- * stream stay). */
+/* Destroys every cached primitive and buffer and forgets the measured choices and the rule's
+ * decisions (engine and stream stay). */
 void ipr_conv_clear_cache(void);
 
 #ifdef __cplusplus

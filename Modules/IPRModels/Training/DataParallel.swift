@@ -22,41 +22,11 @@ public protocol TrainingGroup: AnyObject {
 struct DataParallel {
     let group: any TrainingGroup
 
-    /// Rank `rank`'s rows of a global batch of `count`: balanced contiguous slices.
-    func slice(of count: Int) -> Range<Int> {
-        let size = group.size, rank = group.rank
-        return (rank * count / size)..<((rank + 1) * count / size)
-    }
-
     /// Every rank gets rank 0's parameters and buffers (after initialisation, `--pretrained` or `--resume`).
     func broadcastState(of model: any Layer) throws {
         var bytes = group.rank == 0 ? SafeTensors.encode(model.stateDict()) : []
         group.broadcast(&bytes, root: 0)
         if group.rank != 0 { try model.load(try SafeTensors.decode(bytes, source: "rank 0's state"), source: "rank 0's state") }
-    }
-
-    /// Sums over ranks: each parameter's gradient (nil counts as zero) weighted by `share`, and the
-    /// step's `statistics` (already weighted by the caller); writes the gradients back.
-    func reduce(_ parameters: [Tensor], share: Float, statistics: [Float]) -> [Float] {
-        let total = parameters.reduce(0) { $0 + $1.count }
-        var buffer = [Float](repeating: 0, count: total + statistics.count)
-        buffer.withUnsafeMutableBufferPointer { out in
-            var offset = 0
-            for p in parameters {
-                if let g = p.grad {
-                    g.array.withUnsafeBufferPointer { src in for i in 0..<src.count { out[offset + i] = src[i] * share } }
-                }
-                offset += p.count
-            }
-            for (i, v) in statistics.enumerated() { out[total + i] = v }
-        }
-        group.allreduceSum(&buffer)
-        var offset = 0
-        for p in parameters {
-            p.grad = Tensor(shape: p.shape, data: Array(buffer[offset..<(offset + p.count)]))
-            offset += p.count
-        }
-        return Array(buffer[total...])
     }
 
     /// Whether any rank asks to stop (Ctrl-C reaches the ranks at different moments): all stop at the
@@ -82,5 +52,61 @@ struct DataParallel {
             offset += n
         }
         try model.load(averaged, strict: false, source: "running statistics averaged over ranks")
+    }
+}
+
+/// The gradients of some slices of a batch, each weighted by its share, with the step's numbers, in
+/// one flat buffer: what one allreduce carries. Summing slices here (micro-batches) and over ranks
+/// (the allreduce) is the same arithmetic, element by element: 2 ranks of one slice and 1 process of
+/// 2 slices add the same two products, and float addition of two numbers does not depend on their
+/// order, so the two runs take bit-identical steps.
+struct GradientSum {
+    private(set) var values: [Float]
+    /// The metrics' names, in the order of `statistics` after the loss and the hits.
+    let keys: [String]
+    private let gradientCount: Int
+
+    /// Slice `index` of `slices` balanced contiguous slices of a batch of `count`.
+    static func slice(_ index: Int, of slices: Int, count: Int) -> Range<Int> {
+        (index * count / slices)..<((index + 1) * count / slices)
+    }
+
+    /// Each parameter's gradient (nil counts as zero) times `share`, then `statistics` (already weighted).
+    init(_ parameters: [Tensor], share: Float, statistics: [Float], keys: [String]) {
+        let gradientCount = parameters.reduce(0) { $0 + $1.count }
+        self.gradientCount = gradientCount
+        self.keys = keys
+        var buffer = [Float](repeating: 0, count: gradientCount + statistics.count)
+        buffer.withUnsafeMutableBufferPointer { out in
+            var offset = 0
+            for p in parameters {
+                if let g = p.grad {
+                    g.array.withUnsafeBufferPointer { src in for i in 0..<src.count { out[offset + i] = src[i] * share } }
+                }
+                offset += p.count
+            }
+            for (i, v) in statistics.enumerated() { out[gradientCount + i] = v }
+        }
+        values = buffer
+    }
+
+    mutating func add(_ other: GradientSum) {
+        precondition(other.values.count == values.count && other.keys == keys, "slices of one step report the same metrics")
+        values.withUnsafeMutableBufferPointer { out in
+            other.values.withUnsafeBufferPointer { src in for i in 0..<src.count { out[i] += src[i] } }
+        }
+    }
+
+    /// The element-wise sum over the group's ranks.
+    mutating func allreduce(over group: any TrainingGroup) { group.allreduceSum(&values) }
+
+    /// Writes the summed gradients back to the parameters; returns the summed statistics.
+    func write(to parameters: [Tensor]) -> [Float] {
+        var offset = 0
+        for p in parameters {
+            p.grad = Tensor(shape: p.shape, data: Array(values[offset..<(offset + p.count)]))
+            offset += p.count
+        }
+        return Array(values[gradientCount...])
     }
 }

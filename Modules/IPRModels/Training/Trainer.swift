@@ -15,6 +15,12 @@ public struct TrainingOptions: Sendable {
     public var outputDirectory: String
     /// Continue from `outputDirectory/last.safetensors` and its optimiser state.
     public var resume = false
+    /// Compute each batch's gradient in this many slices, one after another, and sum them weighted by
+    /// their share (gradient accumulation): less memory per step, and the very arithmetic of as many
+    /// data-parallel ranks, so one process reproduces a 2-rank run bit for bit. Batch norm normalises
+    /// each slice alone (its running statistics see the slices in turn). A last batch with fewer
+    /// images than slices is skipped.
+    public var microBatches = 1
 
     public init(epochs: Int, outputDirectory: String) {
         self.epochs = epochs
@@ -122,32 +128,36 @@ public final class Trainer {
         do {
             try train.forEachBatch(epoch: epoch) { images, labels in
                 if parallel?.anyStops(Interrupt.requested) ?? Interrupt.requested { interrupted = true; throw Stop() }
-                // Every rank needs a slice (the allreduce carries each slice's metrics): a final batch with
-                // fewer images than ranks is skipped, on every rank alike.
-                if let parallel, labels.count < parallel.group.size { return }
-                optimizer.zeroGrad()
-                // This rank's slice of the global batch (all of it without a group).
-                let rows = parallel?.slice(of: labels.count) ?? 0..<labels.count
+                // Every slice needs an image (the allreduce carries each slice's metrics): a final batch with
+                // fewer images than slices is skipped, on every rank alike.
+                let ranks = parallel?.group.size ?? 1, rank = parallel?.group.rank ?? 0
+                let slices = ranks * options.microBatches
+                if labels.count < slices { return }
                 var l = 0.0, right = 0, metrics: [String: Float] = [:]
-                if !rows.isEmpty {
-                    let x = rows.count == labels.count ? images : images.narrow(dim: 0, start: rows.lowerBound, length: rows.count)
-                    let y = Array(labels[rows])
-                    let (loss, logits, stepMetrics) = objective.step(model: model, images: x, labels: y)
-                    loss.backward()
-                    l = Double(loss.item)
-                    right = zip(logits.argmax(axis: 1), y).filter { $0 == $1 }.count
-                    metrics = stepMetrics
-                }
-                if let parallel {
-                    // One allreduce: the gradients, each slice weighted by its share, and the step's numbers.
-                    let share = Float(rows.count) / Float(max(labels.count, 1))
-                    let keys = metrics.keys.sorted()
+                if slices == 1 {
+                    optimizer.zeroGrad()
+                    (l, right, metrics) = step(images, labels)
+                } else {
+                    // This rank's slices of the global batch, each weighted by its share; summed here and
+                    // over ranks in one allreduce: the gradients and the step's numbers.
+                    var sums: GradientSum?
+                    for k in 0..<options.microBatches {
+                        let rows = GradientSum.slice(rank * options.microBatches + k, of: slices, count: labels.count)
+                        optimizer.zeroGrad()
+                        let x = images.narrow(dim: 0, start: rows.lowerBound, length: rows.count)
+                        let (sliceLoss, sliceRight, sliceMetrics) = step(x, Array(labels[rows]))
+                        let share = Float(rows.count) / Float(labels.count)
+                        let keys = sliceMetrics.keys.sorted()
+                        let part = GradientSum(optimizer.parameters, share: share, statistics: [Float(sliceLoss) * share, Float(sliceRight)]
+                                               + keys.map { sliceMetrics[$0]! * share }, keys: keys)
+                        if sums == nil { sums = part } else { sums!.add(part) }
+                    }
                     let t = Date()
-                    let sums = parallel.reduce(optimizer.parameters, share: share,
-                                               statistics: [Float(l) * share, Float(right)] + keys.map { metrics[$0]! * share })
-                    reduceSeconds += Date().timeIntervalSince(t)
-                    l = Double(sums[0]); right = Int(sums[1].rounded())
-                    metrics = Dictionary(uniqueKeysWithValues: zip(keys, sums.dropFirst(2)))
+                    if let parallel { sums!.allreduce(over: parallel.group) }
+                    if parallel != nil { reduceSeconds += Date().timeIntervalSince(t) }
+                    let totals = sums!.write(to: optimizer.parameters)
+                    l = Double(totals[0]); right = Int(totals[1].rounded())
+                    metrics = Dictionary(uniqueKeysWithValues: zip(sums!.keys, totals.dropFirst(2)))
                 }
                 if let maxNorm = options.maxGradNorm { clipGradNorm(optimizer.parameters, maxNorm: maxNorm) }
                 optimizer.step()
@@ -178,6 +188,13 @@ public final class Trainer {
                            testAccuracy: eval?.accuracy, seconds: Date().timeIntervalSince(t0),
                            imagesPerSecond: Double(seen) / max(trainSeconds, 1e-9),
                            metrics: metricSums.mapValues { $0 / Double(max(batches, 1)) })
+    }
+
+    /// Forward and backward of one slice: its mean loss, correct predictions and metrics.
+    private func step(_ images: Tensor, _ labels: [Int]) -> (loss: Double, right: Int, metrics: [String: Float]) {
+        let (loss, logits, metrics) = objective.step(model: model, images: images, labels: labels)
+        loss.backward()
+        return (Double(loss.item), zip(logits.argmax(axis: 1), labels).filter { $0 == $1 }.count, metrics)
     }
 
     private func summary(_ r: EpochRecord) -> String {

@@ -35,7 +35,7 @@ private final class RecordingConvolution: ConvolutionKernels, @unchecked Sendabl
 func runConvAlgorithmBench(reps: Int, batch: Int, selected: (String) -> Bool, emit: ([String: Any]) -> Void) throws {
     let original = Convolution.kernels
     defer { Convolution.kernels = original }
-    let algorithms: [OneDNNConvolution.Algorithm] = [.direct, .auto, .measured]
+    let algorithms: [OneDNNConvolution.Algorithm] = [.direct, .auto, .measured, .rule]
     let passes = ["forward", "backward-data", "backward-weights"]
     for arch in ["alexnet", "resnet18"] where selected(arch) {
         var rng = RNG(seed: 0)

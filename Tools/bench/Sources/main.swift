@@ -12,7 +12,7 @@
 //   iprbench info                           BLAS kernel, threads, convolution kernels
 //   iprbench convalgo [--batch 64]          every conv of AlexNet and ResNet-18: oneDNN's kernel and time per algorithm
 //   --only SUFFIX                           train, infer, passport, convalgo: only the models whose name ends with SUFFIX
-//   --conv-algorithm direct|auto|measured   the convolution algorithm (default measured), to compare them
+//   --conv-algorithm rule|measured|auto|direct|winograd   the convolution algorithm (default rule), to compare them
 import Foundation
 import IPRData
 import IPRModels
@@ -21,9 +21,8 @@ import IPRTensor
 
 ProcessTuning.apply()
 if let i = CommandLine.arguments.firstIndex(of: "--conv-algorithm") {
-    let names: [String: OneDNNConvolution.Algorithm] = ["direct": .direct, "auto": .auto, "measured": .measured]
-    guard i + 1 < CommandLine.arguments.count, let algorithm = names[CommandLine.arguments[i + 1]] else {
-        FileHandle.standardError.write(Data("--conv-algorithm takes direct, auto or measured\n".utf8))
+    guard i + 1 < CommandLine.arguments.count, let algorithm = OneDNNConvolution.Algorithm(name: CommandLine.arguments[i + 1]) else {
+        FileHandle.standardError.write(Data("--conv-algorithm takes \(OneDNNConvolution.Algorithm.names.joined(separator: ", "))\n".utf8))
         exit(2)
     }
     Convolution.kernels = OneDNNConvolution(algorithm: algorithm)

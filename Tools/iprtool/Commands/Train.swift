@@ -106,6 +106,9 @@ extension IPRTool {
         @Option(help: "Trigger images appended to every training batch (the reference: 2).")
         var triggerBatch = 2
 
+        @Option(help: "Compute each batch's gradient in N slices, one after another (gradient accumulation): less memory, and one process takes bit for bit the steps of `mpirun -np N` (batch norm normalises each slice alone). Batches with fewer than N images are skipped.")
+        var microBatches = 1
+
         @Flag(help: "Continue from OUT/last.safetensors.")
         var resume = false
 
@@ -123,6 +126,8 @@ extension IPRTool {
             if scheme?.passportScheme == nil && passportConfig != nil { throw ValidationError("--passport-config needs --scheme v1, v2 or v3") }
             if scheme?.usesTriggerSet == true && triggerSet == nil { throw ValidationError("--scheme \(scheme!.rawValue) needs --trigger-set DIR") }
             if scheme?.usesTriggerSet != true && triggerSet != nil { throw ValidationError("--trigger-set needs --scheme v3 or backdoor") }
+            guard microBatches > 0 else { throw ValidationError("--micro-batches must be positive, got \(microBatches)") }
+            if microBatches > data.batchSize { throw ValidationError("--micro-batches \(microBatches) is more than --batch-size \(data.batchSize): every slice needs an image") }
             guard triggerBatch > 0 else { throw ValidationError("--trigger-batch must be positive, got \(triggerBatch)") }
             if keyType != .random && pretrained == nil {
                 throw ValidationError("--key-type \(keyType.rawValue) feeds images through the pretrained model: give --pretrained FILE")
@@ -223,6 +228,7 @@ extension IPRTool {
             options.momentum = momentum
             options.weightDecay = weightDecay
             options.resume = resume
+            options.microBatches = microBatches
             options.schedule = try lrConfig.map { try LRSchedule.load(path: $0) }
                 ?? LRSchedule(epochs: epochs, steps: [epochs / 2, epochs * 3 / 4].filter { $0 > 0 }, gamma: 0.1)
             let info = CheckpointInfo(arch: model, config: config, dataset: data.dataset, mean: normalize.mean, std: normalize.std,
