@@ -166,9 +166,14 @@ public struct AttackOutcome {
     public var attackedInfo: CheckpointInfo?
     /// A forged passport, when the attack made one (`forged-passport.safetensors`).
     public var forgedPassport: Passport?
+    /// The attacked model as a file, when no architecture of ours holds it (channels added or
+    /// removed): written as it is to `model.safetensors`.
+    public var attackedFile: SafeTensorsFile?
 
-    public init(report: AttackReport, attackedModel: (any Layer)? = nil, attackedInfo: CheckpointInfo? = nil, forgedPassport: Passport? = nil) {
+    public init(report: AttackReport, attackedModel: (any Layer)? = nil, attackedInfo: CheckpointInfo? = nil, forgedPassport: Passport? = nil,
+                attackedFile: SafeTensorsFile? = nil) {
         self.report = report; self.attackedModel = attackedModel; self.attackedInfo = attackedInfo; self.forgedPassport = forgedPassport
+        self.attackedFile = attackedFile
     }
 
     /// An outcome whose attacked model is the forger's network: V2/V3 `model` as it is (the forged

@@ -40,6 +40,11 @@ public enum AttackFiles {
             try PassportCheckpoint.save(model, info: attacked, to: dir + "/model.safetensors")
             written.append(dir + "/model.safetensors")
         }
+        if var file = outcome.attackedFile {
+            file.metadata["attack"] = report.attack
+            try SafeTensors.write(file, to: dir + "/model.safetensors")
+            written.append(dir + "/model.safetensors")
+        }
         if let forged = outcome.forgedPassport {
             try forged.write(to: dir + "/forged-passport.safetensors")
             written.append(dir + "/forged-passport.safetensors")

@@ -17,6 +17,10 @@ public enum Attacks {
         r.register("fake3", description: "weights frozen, the passport itself optimised toward a flipped signature and away from the real one (passport_attack_3.py)", OptimisedPassport())
         r.register("ierb", description: "weights frozen, γ through a per-channel fully connected residual block, trained with cross-entropy (Chen et al., CVPR 2023)", ResidualBlockSubstitution(combined: false))
         r.register("cerb", description: "weights frozen, γ through one fully connected residual block across channels, trained with cross-entropy (Chen et al., CVPR 2023)", ResidualBlockSubstitution(combined: true))
+        r.register("permute", description: "every layer's neurons permuted and positively rescaled: the same function, the signature's channels scrambled (Yan et al., KDD 2023)", PermuteAttack())
+        r.register("widen", description: "dummy neurons in passport layers, zero weights out: the same function in another shape (Yan et al., USENIX Security 2023)", WidenAttack())
+        r.register("channel-prune", description: "whole filters of passport layers removed by L1 norm, swept over the fraction", ChannelPruneAttack())
+        r.register("quantize", description: "weights rounded per output channel to 16 (half), 8 or 4 bits, swept over the width", QuantizeAttack())
         return r
     }()
 

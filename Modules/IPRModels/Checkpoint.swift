@@ -41,7 +41,8 @@ public struct CheckpointInfo: Sendable, Equatable {
         return m
     }
 
-    init(metadata m: [String: String], source: String) throws {
+    /// The info a checkpoint's metadata records (errors name `source`).
+    public init(metadata m: [String: String], source: String) throws {
         func field(_ k: String) throws -> String {
             guard let v = m[k] else {
                 throw IPRTensorError(.invalidConfiguration, "\(source): checkpoint metadata has no '\(k)' (is it a swift-deepipr checkpoint? convert reference .pth files with Tools/convert_reference_checkpoint.py)")

@@ -61,8 +61,14 @@ public enum PassportCheckpoint {
     ///   plain architecture does not define (structurally modified).
     public static func load(_ path: String, claimedBy passport: Passport) throws -> (model: any Layer, info: CheckpointInfo, scheme: Scheme, fromPlain: Bool) {
         let (info, file) = try Checkpoint.read(path)
+        return try read(file, info: info, claimedBy: passport, source: path)
+    }
+
+    /// `load(_:claimedBy:)` of tensors already read (and perhaps aligned, `loadSuspect`).
+    static func read(_ file: SafeTensorsFile, info: CheckpointInfo, claimedBy passport: Passport, source path: String) throws
+        -> (model: any Layer, info: CheckpointInfo, scheme: Scheme, fromPlain: Bool) {
         if info.extra["scheme"] != nil {
-            let (model, info, scheme) = try load(path)
+            let (model, info, scheme) = try build(info, file, source: path)
             return (model, info, scheme!, false)
         }
         guard passport.scheme.hasPrivatePath else { return try plainAsV1(info, file, claimedBy: passport, source: path) }
@@ -164,11 +170,16 @@ public enum PassportCheckpoint {
     /// Writes a (possibly modified) passport model as `info` describes it: a released model stays
     /// released, without the private passport and statistics it never had.
     public static func save(_ model: any Layer, info: CheckpointInfo, to path: String) throws {
-        guard info.extra["released"] == "true" else { return try Checkpoint.save(model, info: info, to: path) }
+        try SafeTensors.write(contents(of: model, info: info), to: path)
+    }
+
+    /// The tensors and metadata `save` writes.
+    public static func contents(of model: any Layer, info: CheckpointInfo) -> SafeTensorsFile {
         let full = model.stateDict(metadata: info.metadata)
+        guard info.extra["released"] == "true" else { return full }
         var file = SafeTensorsFile(metadata: full.metadata)
         for name in full.names where !isPrivate(name) { file.set(name, full[name]!) }
-        try SafeTensors.write(file, to: path)
+        return file
     }
 
     /// The deployable V2/V3 model: everything except the private passports, the signature and the

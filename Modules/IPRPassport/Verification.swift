@@ -23,10 +23,13 @@ public struct VerificationThresholds: Sendable, Codable, Equatable {
 public struct VerificationReport: Sendable, Codable, Equatable {
     public struct LayerEvidence: Sendable, Codable, Equatable {
         public var path: String
+        /// Readable signature bits (the layer's channels the suspect has), those whose γ sign
+        /// matches, and the bits of channels the suspect lacks (structurally pruned), never counted.
         public var bits: Int
         public var matched: Int
         public var detection: Double
         public var text: String?
+        public var unreadable: Int
     }
     public struct SignatureEvidence: Sendable, Codable, Equatable {
         /// Fraction of all signature bits whose γ sign matches (0…1).
@@ -72,8 +75,13 @@ public struct VerificationReport: Sendable, Codable, Equatable {
 /// Checks an ownership claim: installs the claimed passport into the suspect model's passport layers,
 /// measures accuracy and signature detection, compares with random passports, and decides.
 public enum Verifier {
+    /// - Parameters:
+    ///   - unreadable: per passport layer, channels the suspect lacks (aligned to a reference, pruned):
+    ///     their bits count neither as matches nor as misses, for the claim and the null alike.
+    ///   - checks: further checks the verdict needs (the alignment's: the suspect is a copy).
     public static func verify(model: any Layer, passport: Passport, data: any TrainingData,
-                              thresholds: VerificationThresholds = VerificationThresholds(), seed: UInt64 = 0) throws -> VerificationReport {
+                              thresholds: VerificationThresholds = VerificationThresholds(), seed: UInt64 = 0,
+                              unreadable: [String: Set<Int>] = [:], checks: [(passed: Bool, line: String)] = []) throws -> VerificationReport {
         // The model's own accuracy before the claim replaces anything.
         let publicContext = ForwardContext(training: false, path: 0)
         let reference = try Evaluation.run(model, on: data, context: publicContext)
@@ -98,10 +106,10 @@ public enum Verifier {
             return try Evaluation.run(model, on: data, context: claimedContext)
         }
         let claimed = try accuracy(with: passport)
-        let (layers, matched, bits) = signatureEvidence(model, passport)
+        let (layers, matched, bits) = signatureEvidence(model, passport, unreadable: unreadable)
         let detection = Double(matched) / Double(max(bits, 1))
 
-        let nullRates = nullDetections(model, passport, count: max(thresholds.nullSamples, 0), seed: seed)
+        let nullRates = nullDetections(model, passport, count: max(thresholds.nullSamples, 0), seed: seed, unreadable: unreadable)
         let nullP = empiricalPValue(detection, null: nullRates)
         var forged: [Double] = []
         for k in 0..<max(thresholds.forgedAccuracySamples, 0) {
@@ -129,6 +137,7 @@ public enum Verifier {
         check(claimed.accuracy >= reference.accuracy - thresholds.maxAccuracyDrop,
               String(format: "accuracy with the passport %.3f ≥ model's own %.3f − %.3f", claimed.accuracy,
                      reference.accuracy, thresholds.maxAccuracyDrop))
+        for c in checks { check(c.passed, c.line) }
         return VerificationReport(verdict: ok ? "verified" : "not-verified", scheme: passport.scheme.rawValue,
                                   accuracy: claimed.accuracy, referenceAccuracy: reference.accuracy,
                                   publicAccuracy: passport.scheme.hasPrivatePath ? reference.accuracy : nil, forgedAccuracies: forged,
@@ -140,7 +149,7 @@ public enum Verifier {
     /// Signature detection under `count` random passports through the model's weights: the empirical
     /// null. Only the scale passport decides the signs of γ, so only it is drawn (uniform in [−1, 1],
     /// as random keys are), in batches: one im2col mean and one matrix product per layer and batch.
-    static func nullDetections(_ model: any Module, _ passport: Passport, count: Int, seed: UInt64) -> [Double] {
+    static func nullDetections(_ model: any Module, _ passport: Passport, count: Int, seed: UInt64, unreadable: [String: Set<Int>] = [:]) -> [Double] {
         let modules = Dictionary(model.namedModules().map { ($0.path, $0.module) }, uniquingKeysWith: { a, _ in a })
         var matched = [Int](repeating: 0, count: count), bits = 0
         for (l, layer) in passport.layers.enumerated() {
@@ -150,30 +159,32 @@ public enum Verifier {
             for start in stride(from: 0, to: count, by: 128) {
                 let n = min(128, count - start)
                 let gammas = noGrad { block.scales(of: Tensor.uniform([n] + shape, low: -1, high: 1, rng: &rng)) }
-                let c = layer.bits.count
+                let c = layer.bits.count, skipped = unreadable[layer.path] ?? []
                 gammas.array.withUnsafeBufferPointer { g in
-                    for i in 0..<n { for j in 0..<c where g[i * c + j] * layer.bits[j] > 0 { matched[start + i] += 1 } }
+                    for i in 0..<n { for j in 0..<c where !skipped.contains(j) && g[i * c + j] * layer.bits[j] > 0 { matched[start + i] += 1 } }
                 }
             }
-            bits += layer.bits.count
+            bits += layer.bits.count - (unreadable[layer.path]?.count ?? 0)
         }
         return matched.map { Double($0) / Double(max(bits, 1)) }
     }
 
     /// Per-layer sign agreement between γ (from the installed passport) and the passport's bits.
-    static func signatureEvidence(_ model: any Module, _ passport: Passport) -> ([VerificationReport.LayerEvidence], Int, Int) {
+    static func signatureEvidence(_ model: any Module, _ passport: Passport, unreadable: [String: Set<Int>] = [:]) -> ([VerificationReport.LayerEvidence], Int, Int) {
         let modules = Dictionary(model.namedModules().map { ($0.path, $0.module) }, uniquingKeysWith: { a, _ in a })
         var out: [VerificationReport.LayerEvidence] = []
         var matched = 0, total = 0
         for layer in passport.layers {
             guard let block = modules[layer.path] as? any PassportLayer else { continue }
             let gamma = noGrad { block.scale() }.array
-            let m = zip(gamma, layer.bits).filter { $0 * $1 > 0 }.count
+            let skipped = unreadable[layer.path] ?? []
+            let m = zip(gamma, layer.bits).enumerated().filter { !skipped.contains($0.offset) && $0.element.0 * $0.element.1 > 0 }.count
+            let readable = layer.bits.count - skipped.count
             let decoded = layer.text.map { Signature.decodeText(from: gamma, byteCount: $0.utf8.count) }
-            out.append(.init(path: layer.path, bits: layer.bits.count, matched: m,
-                             detection: Double(m) / Double(max(layer.bits.count, 1)), text: decoded))
+            out.append(.init(path: layer.path, bits: readable, matched: m,
+                             detection: Double(m) / Double(max(readable, 1)), text: decoded, unreadable: skipped.count))
             matched += m
-            total += layer.bits.count
+            total += readable
         }
         return (out, matched, total)
     }

@@ -10,38 +10,12 @@ import IPRTestSupport
 @Suite(.serialized) struct ReleasedVerificationTests {
     init() { _ = TwoBlockNet.registered }
 
-    static let config = ModelConfig(classes: 2, inputSize: 8)
-
-    func v2Model(seed: UInt64) throws -> (model: any Layer, factory: PassportBlockFactory) {
-        try PassportBlockFactory.makeModel("twoblocknet", config: Self.config, scheme: .v2,
-                                           passports: try PassportConfig.parse(#"{"block": true}"#), signLossRatio: 0.3, seed: seed, passportSeed: seed)
-    }
-
-    func trainedV2(seed: UInt64, dir: String) throws -> (checkpoint: String, passport: Passport) {
-        let config = Self.config
-        let (model, factory) = try v2Model(seed: seed)
-        let sgd = SGD(parameters: model.trainableParameters(), learningRate: 0.05, momentum: 0.9)
-        let data = redSignData(count: 64, seed: seed)
-        for epoch in 0..<12 {
-            try data.forEachBatch(epoch: epoch) { images, labels in
-                sgd.zeroGrad()
-                PrivatePassportObjective().step(model: model, images: images, labels: labels).loss.backward()
-                sgd.step()
-            }
-        }
-        let info = CheckpointInfo(arch: "twoblocknet", config: config, dataset: "synthetic", mean: [0, 0, 0], std: [1, 1, 1],
-                                  extra: try PassportCheckpoint.metadata(scheme: .v2, factory: factory))
-        let path = dir + "/v2-\(seed).safetensors"
-        try Checkpoint.save(model, info: info, to: path)
-        return (path, try Passport.extract(from: model))
-    }
-
     @Test func aReleasedV2ModelVerifiesWithItsPassportAndNoOtherAlsoAfterFineTuning() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ipr-released-\(UUID())").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let (checkpoint, passport) = try trainedV2(seed: 1, dir: dir)
-        let otherPassport = try Passport.extract(from: v2Model(seed: 2).model)   // another run's keys and signature
+        let (checkpoint, passport) = try TrainedTwoBlockNet.train(.v2, seed: 1, dir: dir)
+        let otherPassport = try Passport.extract(from: TrainedTwoBlockNet.model(.v2, seed: 2).model)   // another run's keys and signature
         let released = dir + "/public.safetensors"
         try PassportCheckpoint.release(checkpoint, to: released)
         let test = redSignData(count: 64, seed: 9)

@@ -19,9 +19,14 @@ public final class TwoBlockNet: Layer {
         fc(adaptiveAvgPool2d(block(stem(x, ctx), ctx), outputSize: (1, 1)).flatten(), ctx)
     }
 
-    /// Registers it as "twoblocknet" (idempotent), so checkpoints of it load by name.
+    /// Registers it as "twoblocknet" (idempotent), so checkpoints of it load by name, with its
+    /// channel graph, so copies of it align.
     public static let registered: Void = {
         Models.registry.register("twoblocknet", description: "test-only two-block net") { c, b, rng in try TwoBlockNet(c, b, &rng) }
+        ChannelGraph.registry.register("twoblocknet", description: "stem, block, fc") { _ in
+            ChannelGraph(layers: [.init(path: "stem", input: ChannelGraph.input, output: "stem"), .init(path: "block", input: "stem", output: "block"),
+                                  .init(path: "fc", input: "block", output: ChannelGraph.logits, normalised: false)])
+        }
     }()
 }
 

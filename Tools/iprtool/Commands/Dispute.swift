@@ -28,6 +28,9 @@ extension IPRTool {
         @Option(help: "A claimed passport file; give one per claimant (at least two).")
         var claim: [String] = []
 
+        @Option(help: "A copy of the model the suspect is aligned to before a claim is read (as `verify --reference`): one for every claim, or one per claim in the order of --claim (each claimant's own copy).")
+        var reference: [String] = []
+
         @OptionGroup var data: DataArguments
         @OptionGroup var rule: VerificationRule
 
@@ -36,6 +39,9 @@ extension IPRTool {
 
         func validate() throws {
             guard claim.count >= 2 else { throw ValidationError("a dispute needs at least two --claim files, got \(claim.count)") }
+            guard reference.count <= 1 || reference.count == claim.count else {
+                throw ValidationError("give one --reference for every claim or one per claim (\(claim.count)), got \(reference.count)")
+            }
             try data.validateNames()
         }
 
@@ -45,13 +51,15 @@ extension IPRTool {
         }
 
         func run() throws {
-            let (_, info, _) = try PassportCheckpoint.load(checkpoint)
-            let evaluation = try data.testBatches(for: info, checkpoint: checkpoint)
-            // A fresh copy for every claim, read as that claim needs it (a plain copy into its passport
-            // layers): no claim sees what another installed.
-            let judged = try claim.map { path in
+            // A fresh copy for every claim, read as that claim needs it (aligned to its reference, a plain
+            // copy into its passport layers): no claim sees what another installed.
+            let judged = try claim.enumerated().map { k, path in
                 let claimed = try Passport.read(path)
-                return Judged(path: path, report: try rule.verify(try PassportCheckpoint.load(checkpoint, claimedBy: claimed).model, passport: claimed, data: evaluation))
+                let suspect = try PassportCheckpoint.loadSuspect(checkpoint, claimedBy: claimed,
+                                                                 reference: reference.isEmpty ? nil : reference[reference.count == 1 ? 0 : k])
+                let checks = suspect.alignment.map { [(passed: $0.isCopy, line: "alignment to the reference: " + $0.summary)] } ?? []
+                return Judged(path: path, report: try rule.verify(suspect.model, passport: claimed, data: try data.testBatches(for: suspect.info, checkpoint: checkpoint),
+                                                                  unreadable: suspect.unreadable, checks: checks))
             }
             let holding = judged.indices.filter { judged[$0].report.verdict == "verified" }
             let decision = holding.count == 1 ? holding[0] : nil

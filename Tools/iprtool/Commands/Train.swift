@@ -197,6 +197,8 @@ extension IPRTool {
                     passport.metadata["config"] = passportConfig
                     passport.metadata["key_type"] = keyType.rawValue
                     passport.metadata["passport_seed"] = String(secretSeed)
+                    // The model it protects, so that a suspect stripped of its metadata reads with the passport alone.
+                    passport.describe(CheckpointInfo(arch: model, config: config, dataset: data.dataset, mean: Normalize.imageNet.mean, std: Normalize.imageNet.std))
                     try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
                     try passport.write(to: out + "/passport.safetensors")
                     extra["passport_sha256"] = try Passport.fingerprint(ofFile: out + "/passport.safetensors")

@@ -29,6 +29,15 @@ extension IPRTool {
             Verified when detection ≥ --min-detection, beats the random passports at p ≤ --max-null-p, and \
             accuracy is within --max-accuracy-drop of the model's own.
 
+            A thief's copy may have its neurons permuted or rescaled, dummy neurons added, filters pruned, \
+            its names prefixed (`module.`), its metadata stripped or its weights in F16: with --reference FILE \
+            (the owner's own copy: the training checkpoint or the released file) the suspect is first aligned \
+            to it from its convolution and linear weights alone — never from γ, β or signs — and the report \
+            says how much of it is the reference (`alignment`: per layer, channels matched, missing, extra, \
+            the filters' similarity). Channels the suspect lacks make their bits unreadable, for the claim and \
+            the random passports alike; a suspect that is not a copy is not verified. Without metadata, the \
+            model description comes from --reference or from the passport file.
+
             With both, the black-box stage runs first; the verdict is `verified` only if both stages are. Exit \
             status 0 when verified, 1 when not.
 
@@ -41,6 +50,8 @@ extension IPRTool {
             Example: iprtool verify --endpoint http://127.0.0.1:8080 --model model --trigger-set Fixtures/trigger_set
             Example: iprtool verify --checkpoint suspect.safetensors --passport runs/alexnet-v2/passport.safetensors \\
               --dataset cifar10 --data Fixtures/cifar10_subset --json
+            Example: iprtool verify --checkpoint stolen.safetensors --reference alexnet-public.safetensors \\
+              --passport runs/alexnet-v2/passport.safetensors --data Fixtures/cifar10_subset
             """)
 
         @Option(help: "The suspect model (any checkpoint: trained, released or converted).")
@@ -63,6 +74,9 @@ extension IPRTool {
 
         @Option(help: "The claimed passport file (written by `iprtool train --scheme v1|v2|v3`): white-box verification.")
         var passport: String?
+
+        @Option(help: "The owner's own copy of the model (training checkpoint or released file): the suspect is aligned to it first (permuted, rescaled, widened, pruned or renamed copies).")
+        var reference: String?
 
         @Option(help: "Trigger set (pics/ + labels-cifar.txt) the model was watermarked with: black-box verification.")
         var triggerSet: String?
@@ -96,6 +110,7 @@ extension IPRTool {
             }
             if passport != nil { try data.validateNames() }
             if triggerSet == nil && !nullModels.isEmpty { throw ValidationError("--null-models needs --trigger-set") }
+            if reference != nil && passport == nil { throw ValidationError("--reference aligns the suspect for a white-box claim: give --passport FILE too") }
             for (name, v) in [("--min-trigger-accuracy", minTriggerAccuracy), ("--max-trigger-p", maxTriggerP)] {
                 guard (0...1).contains(v) else { throw ValidationError("\(name) is a fraction in 0…1, got \(v)") }
             }
@@ -104,21 +119,30 @@ extension IPRTool {
         func run() throws {
             if let endpoint, let triggerSet { return try verifyRemote(endpoint, triggerSet: triggerSet) }
             let checkpoint = self.checkpoint!
-            let (model, info, scheme) = try PassportCheckpoint.load(checkpoint)
+            let claimed = try passport.map { try Passport.read($0) }
+            // A white-box claim reads the suspect as thieves ship it (aligned to --reference, without
+            // metadata, a plain copy read into the claim's layers); black-box alone needs only a model.
+            let suspect = try claimed.map { try PassportCheckpoint.loadSuspect(checkpoint, claimedBy: $0, reference: reference) }
+            let (model, info) = try suspect.map { ($0.model, $0.info) } ?? { let l = try PassportCheckpoint.load(checkpoint); return (l.model, l.info) }()
             let blackbox = try triggerSet.map {
                 try verifyBlackBox(ModelOracle(model), classes: info.config.classes, inputSize: info.config.inputSize,
                                    normalize: info.normalize, suspect: checkpoint, arch: info.arch, triggerSet: $0)
             }
-            let whitebox = try passport.map { path -> (VerificationReport, fingerprint: String) in
-                let claimed = try Passport.read(path)
-                var (suspect, suspectInfo) = (model, info)
-                if scheme == nil {
-                    // A plain copy: the thief moved the public γ, β into plain norms; read it back into the claim's layers.
-                    (suspect, suspectInfo, _, _) = try PassportCheckpoint.load(checkpoint, claimedBy: claimed)
-                    if !json { say("note: \(checkpoint) is a plain model; its weights are read into the claim's \(claimed.scheme.rawValue) passport layers (\(claimed.layers.map(\.path).joined(separator: ", ")))") }
+            let whitebox = try claimed.map { claimed -> (VerificationReport, fingerprint: String) in
+                let (suspect, path) = (suspect!, passport!)
+                if !json {
+                    for note in suspect.notes { say("note: " + note) }
+                    if suspect.fromPlain { say("note: \(checkpoint) is a plain model; its weights are read into the claim's \(claimed.scheme.rawValue) passport layers (\(claimed.layers.map(\.path).joined(separator: ", ")))") }
                 }
-                return (try rule.verify(suspect, passport: claimed, data: try data.testBatches(for: suspectInfo, checkpoint: checkpoint)), try Passport.fingerprint(ofFile: path))
+                let checks = suspect.alignment.map { [(passed: $0.isCopy, line: "alignment to the reference: " + $0.summary)] } ?? []
+                var report = try rule.verify(suspect.model, passport: claimed, data: try data.testBatches(for: suspect.info, checkpoint: checkpoint),
+                                             unreadable: suspect.unreadable, checks: checks)
+                if reference == nil && report.signature.nullPValue > rule.maxNullP {
+                    report.reasons.append("the signature reads as chance: a copy with its neurons permuted, widened or pruned reads so too — --reference FILE (the owner's copy) aligns it first")
+                }
+                return (report, try Passport.fingerprint(ofFile: path))
             }
+            let alignment = suspect?.alignment
             let verified = [blackbox?.verdict, whitebox?.0.verdict].compactMap { $0 }.allSatisfy { $0 == "verified" }
             if json {
                 var object: [String: Any] = [:]
@@ -126,6 +150,7 @@ extension IPRTool {
                     object = try jsonObject(report)
                     object["passportSha256"] = fingerprint
                     object["checkpointPassportSha256"] = info.extra["passport_sha256"] ?? NSNull()
+                    if let alignment { object["alignment"] = try jsonObject(alignment) }
                     if blackbox != nil { object["whitebox"] = object }
                 }
                 if let blackbox {
@@ -137,6 +162,7 @@ extension IPRTool {
                 say(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
             } else {
                 if let blackbox { printBlackBox(blackbox, staged: whitebox != nil) }
+                if let alignment { printAlignment(alignment) }
                 if let (report, fingerprint) = whitebox {
                     printWhiteBox(report, fingerprint: fingerprint, trainedWith: info.extra["passport_sha256"], staged: blackbox != nil)
                 }
@@ -196,6 +222,19 @@ extension IPRTool {
             for reason in r.reasons { say("  " + reason) }
         }
 
+        func printAlignment(_ a: AlignmentReport) {
+            say("alignment to the reference: " + a.summary)
+            for l in a.layers {
+                var line = String(format: "  %@: %d/%d channels, similarity mean %.3f min %.3f", l.path, l.matched, l.channels, l.meanSimilarity, l.minSimilarity)
+                if l.permuted { line += ", permuted" }
+                if l.rescaled { line += ", rescaled" }
+                if l.missing > 0 { line += ", \(l.missing) missing" }
+                if l.extra > 0 { line += ", \(l.extra) extra (\(l.inertExtra) inert)" }
+                say(line)
+            }
+            if !a.foreignTensors.isEmpty { say("  left out (not in the reference's architecture): " + a.foreignTensors.prefix(5).joined(separator: ", ")) }
+        }
+
         func printWhiteBox(_ report: VerificationReport, fingerprint: String, trainedWith: String?, staged: Bool) {
             say("\(staged ? "white-box stage" : "verdict"): \(report.verdict) (\(report.scheme), \(report.samples) test images)")
             say(String(format: "  accuracy with the claimed passport %.1f%%, model's own %.1f%%", 100 * report.accuracy, 100 * report.referenceAccuracy))
@@ -211,7 +250,8 @@ extension IPRTool {
                            100 * (report.forgedAccuracies.max() ?? 0)))
             }
             for l in report.layers {
-                say(String(format: "  %@: %d/%d bits%@", l.path, l.matched, l.bits, l.text.map { ", text \"\($0)\"" } ?? ""))
+                say(String(format: "  %@: %d/%d bits%@%@", l.path, l.matched, l.bits, l.unreadable > 0 ? " (\(l.unreadable) unreadable: channels the suspect lacks)" : "",
+                           l.text.map { ", text \"\($0)\"" } ?? ""))
             }
             for r in report.reasons { say("  " + r) }
             let match = trainedWith.map { $0 == fingerprint ? "is the one this checkpoint was trained with" : "is NOT the one this checkpoint was trained with (\($0.prefix(12))…)" }
@@ -250,14 +290,16 @@ struct VerificationRule: ParsableArguments {
     }
 
     /// `passport` claimed on `model`, judged on `data`.
-    func verify(_ model: any Layer, passport: Passport, data: LoaderTrainingData) throws -> VerificationReport {
+    func verify(_ model: any Layer, passport: Passport, data: LoaderTrainingData, unreadable: [String: Set<Int>] = [:],
+                checks: [(passed: Bool, line: String)] = []) throws -> VerificationReport {
         var thresholds = VerificationThresholds()
         thresholds.minDetection = minDetection
         thresholds.maxAccuracyDrop = maxAccuracyDrop
         thresholds.maxNullPValue = maxNullP
         thresholds.nullSamples = nullSamples
         thresholds.forgedAccuracySamples = forgedSamples
-        return try Verifier.verify(model: model, passport: passport, data: data, thresholds: thresholds, seed: seed)
+        return try Verifier.verify(model: model, passport: passport, data: data, thresholds: thresholds, seed: seed,
+                                   unreadable: unreadable, checks: checks)
     }
 }
 
