@@ -21,6 +21,8 @@ public enum Attacks {
         r.register("widen", description: "dummy neurons in passport layers, zero weights out: the same function in another shape (Yan et al., USENIX Security 2023)", WidenAttack())
         r.register("channel-prune", description: "whole filters of passport layers removed by L1 norm, swept over the fraction", ChannelPruneAttack())
         r.register("quantize", description: "weights rounded per output channel to 16 (half), 8 or 4 bits, swept over the width", QuantizeAttack())
+        r.register("resave", description: "the file re-saved by another tool: names under module., half precision, no metadata", ResaveAttack())
+        r.register("obfuscate", description: "all at once: filters pruned, dummy neurons, every neuron permuted and rescaled, re-saved without metadata", ObfuscateAttack())
         return r
     }()
 

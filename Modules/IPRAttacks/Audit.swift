@@ -21,7 +21,7 @@ public enum Audit {
         Item("prune"), Item("flip"), Item("fake1"),
         Item("ftal", ["epochs": "3"]), Item("rtal", ["epochs": "3"]),
         Item("fake2", ["epochs": "3"]), Item("fake3", ["epochs": "3"]), Item("cerb", ["epochs": "3"]),
-        Item("permute"), Item("widen"), Item("channel-prune"), Item("quantize"),
+        Item("permute"), Item("widen"), Item("channel-prune"), Item("quantize"), Item("resave"), Item("obfuscate"),
     ]
 
     /// How one attack of an audit ended.

@@ -71,6 +71,18 @@ public enum ChannelEdit {
         return try apply(file, graph: graph, maps: maps, scales: [:])
     }
 
+    /// The file as another tool re-saves it (`safetensors.torch.save_file` of an `nn.DataParallel`
+    /// model in half precision): every name under `prefix`, float values in F16 with `half`, and no
+    /// metadata.
+    public static func resave(_ file: SafeTensorsFile, prefix: String, half: Bool) throws -> SafeTensorsFile {
+        var out = SafeTensorsFile()
+        for name in file.names {
+            let t = file[name]!
+            out.set(prefix + name, half && t.dtype == .f32 ? SafeTensor(halves: try t.floats(), shape: t.shape) : t)
+        }
+        return out
+    }
+
     /// Every tensor of every layer in new channels: `maps[group]` lists, for each new channel of the
     /// group, the old one it is (nil: a new, zero channel); unlisted groups stay as they are.
     static func apply(_ file: SafeTensorsFile, graph: ChannelGraph, maps: [String: ChannelAlignment.Mapping],

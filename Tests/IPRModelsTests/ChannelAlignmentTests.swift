@@ -88,14 +88,7 @@ import IPRTensor
 
     @Test func prefixedHalfPrecisionNamesAreRead() throws {
         let (_, file, graph) = try Self.stateDict("alexnet", seed: 1)
-        var resaved = SafeTensorsFile()
-        for name in file.names {
-            let t = file[name]!
-            resaved.set("module." + name, t.dtype == .f32 ? SafeTensor(dtype: .f16, shape: t.shape, bytes: try t.floats().flatMap { v -> [UInt8] in
-                let bits = Float16(v).bitPattern
-                return [UInt8(bits & 0xFF), UInt8(bits >> 8)]
-            }) : t)
-        }
+        let resaved = try ChannelEdit.resave(file, prefix: "module.", half: true)
         let (aligned, _, report) = try ChannelAlignment.align(suspect: resaved, reference: file, graph: graph)
         #expect(report.renamedPrefix == "module." && report.isCopy && report.foreignTensors.isEmpty)
         #expect(try Self.worstDifference(file, aligned) < 1e-3, "half precision: 11 significant bits")

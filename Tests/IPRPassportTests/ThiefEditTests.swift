@@ -24,20 +24,6 @@ import IPRTestSupport
         return t
     }
 
-    /// What a thief writes: `module.` names, F16 values, no metadata (`safetensors.torch.save_file`
-    /// of an `nn.DataParallel` model's half-precision state dict).
-    static func resaved(_ file: SafeTensorsFile) throws -> SafeTensorsFile {
-        var out = SafeTensorsFile()
-        for name in file.names {
-            let t = file[name]!
-            out.set("module." + name, t.dtype != .f32 ? t : SafeTensor(dtype: .f16, shape: t.shape, bytes: try t.floats().flatMap { v -> [UInt8] in
-                let bits = Float16(v).bitPattern
-                return [UInt8(bits & 0xFF), UInt8(bits >> 8)]
-            }))
-        }
-        return out
-    }
-
     /// Every edit alone, then all of them together.
     func edits(of file: SafeTensorsFile) throws -> [(name: String, file: SafeTensorsFile, prunedBits: Int)] {
         let permuted = try ChannelEdit.permute(file, graph: graph, seed: 7, rescale: true)
@@ -45,9 +31,9 @@ import IPRTestSupport
         let pruned = try ChannelEdit.removeChannels(file, graph: graph, groups: ["block"], fraction: 0.25)
         var all = try ChannelEdit.removeChannels(file, graph: graph, groups: ["block"], fraction: 0.25)
         all = try ChannelEdit.widen(all, graph: graph, groups: ["stem", "block"], extra: 6, seed: 9)
-        all = try Self.resaved(try ChannelEdit.permute(all, graph: graph, seed: 10, rescale: true))
+        all = try ChannelEdit.resave(try ChannelEdit.permute(all, graph: graph, seed: 10, rescale: true), prefix: "module.", half: true)
         return [("permuted and rescaled", permuted, 0), ("widened", widened, 0), ("pruned", pruned, 16),
-                ("module., F16, no metadata", try Self.resaved(file), 0), ("all combined", all, 16)]
+                ("module., F16, no metadata", try ChannelEdit.resave(file, prefix: "module.", half: true), 0), ("all combined", all, 16)]
     }
 
     func verify(_ suspect: SafeTensorsFile, claim: Passport, reference: SafeTensorsFile?) throws -> (VerificationReport, Suspect) {
@@ -104,7 +90,7 @@ import IPRTestSupport
         let (checkpoint, passport) = try TrainedTwoBlockNet.train(.v2, seed: 1, dir: dir)
         try PassportCheckpoint.release(checkpoint, to: dir + "/public.safetensors")
         let released = try SafeTensors.read(contentsOf: dir + "/public.safetensors")
-        let stripped = try Self.resaved(released)
+        let stripped = try ChannelEdit.resave(released, prefix: "module.", half: true)
         #expect(throws: IPRPassportError.self) { try verify(stripped, claim: passport, reference: nil) }   // the passport describes no model
         var described = passport
         described.describe(try CheckpointInfo(metadata: released.metadata, source: "released"))

@@ -55,6 +55,14 @@ public struct SafeTensor: Sendable, Equatable {
     }
 
     /// An I64 tensor holding `int64s`, whose count must match `shape`.
+    /// Values stored in half precision (F16, rounded to nearest).
+    public init(halves: [Float], shape: [Int]) {
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(halves.count * 2)
+        for v in halves { let bits = Float16(v).bitPattern; bytes.append(UInt8(bits & 0xFF)); bytes.append(UInt8(bits >> 8)) }
+        self.init(dtype: .f16, shape: shape, bytes: bytes)
+    }
+
     public init(int64s: [Int64], shape: [Int]) {
         self.init(dtype: .i64, shape: shape, bytes: SafeTensor.littleEndianBytes(of: int64s))
     }
