@@ -73,7 +73,7 @@ let package = Package(
 
         // MARK: - Tests
         // Small models and data that several test targets train on (in no product).
-        .target(name: "IPRTestSupport", dependencies: ["IPRModels", "IPRTensor"], path: "Tests/Support"),
+        .target(name: "IPRTestSupport", dependencies: ["IPRModels", "IPRPassport", "IPRTensor"], path: "Tests/Support"),
         .testTarget(name: "CConvTests", dependencies: ["CConv"], path: "Tests/CConvTests"),
         .testTarget(name: "IPRTensorTests", dependencies: ["IPRTensor"], path: "Tests/IPRTensorTests"),
         .testTarget(name: "IPRDataTests", dependencies: ["IPRData"], path: "Tests/IPRDataTests"),
