@@ -343,7 +343,7 @@ import Testing
         #expect(badSuite.status == 64 && badSuite.stderr.contains("unknown attack 'erase'"))
 
         let unknown = try iprtool(["attack", "erase", "--out", dir + "/x"] + base)
-        #expect(unknown.status == 64 && unknown.stderr.contains("unknown attack 'erase'; known: cerb, fake1, fake2, fake3, flip, ftal, ftll, ierb, prune, rtal, rtll"))
+        #expect(unknown.status == 64 && unknown.stderr.contains("unknown attack 'erase'; known: cerb, channel-prune, fake1, fake2, fake3, flip, ftal, ftll, ierb, obfuscate, permute, prune, quantize, resave, rtal, rtll, widen"))
         let option = try iprtool(["attack", "prune", "--option", "epochs=3", "--out", dir + "/x"] + base)
         #expect(option.status != 0 && option.stderr.contains("attack 'prune' takes no option 'epochs'; it takes levels, save-level"))
         let fraction = try iprtool(["attack", "fake2", "--attacker-fraction", "1.5", "--out", dir + "/x"] + base)
@@ -353,6 +353,28 @@ import Testing
         let wrong = try iprtool(["attack", "prune", "--checkpoint", dir + "/v2/last.safetensors", "--passport", dir + "/other/passport.safetensors",
                                  "--out", dir + "/x", "--quiet"] + small)
         #expect(wrong.status != 0 && wrong.stderr.contains("the passport covers"), "\(wrong.stderr)")
+
+        // The thief's edits at once (filters pruned, dummy neurons, permuted and rescaled, re-saved under
+        // module. in F16 without metadata): the file fits no architecture, and --reference aligns it.
+        let obfuscated = try iprtool(["attack", "obfuscate", "--out", dir + "/obfuscate", "--json"] + base)
+        let obfuscatedReport = try json(obfuscated)
+        #expect(obfuscated.status == 0 && obfuscatedReport["ownerVerdict"] as? String == "verified", "\(obfuscated.stdout)\(obfuscated.stderr)")
+        let claim = ["--passport", dir + "/v2/passport.safetensors", "--null-samples", "199", "--forged-samples", "0", "--max-accuracy-drop", "1"] + small
+        let stolen = dir + "/obfuscate/model.safetensors"
+        let aligned = try iprtool(["verify", "--checkpoint", stolen, "--reference", dir + "/v2/last.safetensors", "--json"] + claim)
+        let alignedReport = try json(aligned)
+        #expect(aligned.status == 0 && alignedReport["verdict"] as? String == "verified", "\(aligned.stdout)\(aligned.stderr)")
+        let alignment = try #require(alignedReport["alignment"] as? [String: Any])
+        #expect(alignment["isCopy"] as? Bool == true && (alignment["summary"] as? String)?.contains("missing") == true)
+        #expect(((alignedReport["layers"] as? [[String: Any]])?.first?["unreadable"] as? Int).map { $0 > 0 } == true)
+        let unaligned = try iprtool(["verify", "--checkpoint", stolen] + claim)
+        #expect(unaligned.status != 0 && unaligned.stderr.contains("--reference"), "\(unaligned.stderr)")
+        // An independently trained model is no copy of the owner's.
+        #expect(try iprtool(["train", "--epochs", "1", "--seed", "5", "--out", dir + "/independent", "--quiet"] + small).status == 0)
+        let independent = try iprtool(["verify", "--checkpoint", dir + "/independent/last.safetensors", "--reference", dir + "/v2/last.safetensors", "--json"] + claim)
+        let independentReport = try json(independent)
+        #expect(independent.status == 1 && independentReport["verdict"] as? String == "not-verified")
+        #expect((independentReport["alignment"] as? [String: Any])?["isCopy"] as? Bool == false, "\(independent.stdout)")
     }
 }
 
