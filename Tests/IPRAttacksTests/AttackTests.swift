@@ -49,7 +49,7 @@ struct ShrinkAttack: Attack {
         #expect(range.code == .invalidOption && range.message.contains("fractions in 0…1"))
         #expect(try AttackOptions([:], for: "prune", taking: prune.options).levels().count == 11)
         let name = try #require(throws: IPRTensorError.self) { _ = try Attacks.registry.lookup("erase") }
-        #expect(name.message.contains("unknown attack 'erase'") && name.message.contains("cerb, fake1, fake2, fake3, flip, ftal, ftll, ierb, prune, rtal, rtll"))
+        #expect(name.message.contains("unknown attack 'erase'") && name.message.contains("cerb, channel-prune, fake1, fake2, fake3, flip, ftal, ftll, ierb, obfuscate, permute, prune, quantize, resave, rtal, rtll, widen"))
     }
 
     @Test func pruningSweepsFromNothingToEverything() throws {

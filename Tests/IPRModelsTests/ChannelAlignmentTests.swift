@@ -45,7 +45,9 @@ import IPRTensor
         return noGrad { model(Tensor.normal([2, 3, 32, 32], rng: &rng), .eval) }.array
     }
 
-    @Test(arguments: ["alexnet", "resnet18"])
+    /// ResNet-9 has every kind of group ResNet-18 has (residual streams written by several layers,
+    /// shortcuts) at half the cost of building it in a debug build.
+    @Test(arguments: ["alexnet", "resnet9"])
     func permutedAndRescaledCopiesComputeTheSameAndAlignBack(_ arch: String) throws {
         let (_, file, graph) = try Self.stateDict(arch, seed: 1)
         let edited = try ChannelEdit.permute(file, graph: graph, seed: 3, rescale: true)
@@ -95,7 +97,7 @@ import IPRTensor
     }
 
     /// Independently initialised weights share no filters: nothing matches, and the suspect is no copy.
-    @Test(arguments: ["alexnet", "resnet18"])
+    @Test(arguments: ["alexnet", "resnet9"])
     func anIndependentModelDoesNotAlign(_ arch: String) throws {
         let (_, file, graph) = try Self.stateDict(arch, seed: 1)
         let (_, other, _) = try Self.stateDict(arch, seed: 2)

@@ -369,12 +369,6 @@ import Testing
         #expect(((alignedReport["layers"] as? [[String: Any]])?.first?["unreadable"] as? Int).map { $0 > 0 } == true)
         let unaligned = try iprtool(["verify", "--checkpoint", stolen] + claim)
         #expect(unaligned.status != 0 && unaligned.stderr.contains("--reference"), "\(unaligned.stderr)")
-        // An independently trained model is no copy of the owner's.
-        #expect(try iprtool(["train", "--epochs", "1", "--seed", "5", "--out", dir + "/independent", "--quiet"] + small).status == 0)
-        let independent = try iprtool(["verify", "--checkpoint", dir + "/independent/last.safetensors", "--reference", dir + "/v2/last.safetensors", "--json"] + claim)
-        let independentReport = try json(independent)
-        #expect(independent.status == 1 && independentReport["verdict"] as? String == "not-verified")
-        #expect((independentReport["alignment"] as? [String: Any])?["isCopy"] as? Bool == false, "\(independent.stdout)")
     }
 }
 
