@@ -38,9 +38,8 @@ struct EditedModel {
         } catch let error as IPRTensorError where !aligned && error.code == .stateDictMismatch {
             return (.init(accuracy: .nan, detection: .nan, publicAccuracy: nil, verdict: "not-loadable"), nil)
         }
-        let checks = suspect.alignment.map { [(passed: $0.isCopy, line: "alignment: " + $0.summary)] } ?? []
         let r = try Verifier.verify(model: suspect.model, passport: context.ownerPassport, data: context.evaluation,
-                                    thresholds: context.thresholds, seed: context.seed, unreadable: suspect.unreadable, checks: checks)
+                                    thresholds: context.thresholds, seed: context.seed, unreadable: suspect.unreadable, checks: suspect.checks)
         return (.init(accuracy: r.accuracy, detection: r.signature.detection, publicAccuracy: r.publicAccuracy, verdict: r.verdict), suspect.alignment)
     }
 

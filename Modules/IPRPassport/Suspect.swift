@@ -16,6 +16,11 @@ public struct Suspect {
     public var unreadable: [String: Set<Int>]
     /// What was supplied or changed to read it (where the model description came from, a prefix removed).
     public var notes: [String]
+
+    /// The checks a verdict on it needs beside the signature's: that it is a copy of the reference.
+    public var checks: [(passed: Bool, line: String)] {
+        alignment.map { [(passed: $0.isCopy, line: "alignment to the reference: " + $0.summary)] } ?? []
+    }
 }
 
 extension Passport {

@@ -38,9 +38,8 @@ import IPRTestSupport
 
     func verify(_ suspect: SafeTensorsFile, claim: Passport, reference: SafeTensorsFile?) throws -> (VerificationReport, Suspect) {
         let read = try PassportCheckpoint.loadSuspect(suspect, source: "suspect", claimedBy: claim, reference: reference.map { ($0, "reference") })
-        let checks = read.alignment.map { [(passed: $0.isCopy, line: $0.summary)] } ?? []
         let report = try Verifier.verify(model: read.model, passport: claim, data: redSignData(count: 64, seed: 9), thresholds: Self.thresholds,
-                                         unreadable: read.unreadable, checks: checks)
+                                         unreadable: read.unreadable, checks: read.checks)
         return (report, read)
     }
 

@@ -57,9 +57,8 @@ extension IPRTool {
                 let claimed = try Passport.read(path)
                 let suspect = try PassportCheckpoint.loadSuspect(checkpoint, claimedBy: claimed,
                                                                  reference: reference.isEmpty ? nil : reference[reference.count == 1 ? 0 : k])
-                let checks = suspect.alignment.map { [(passed: $0.isCopy, line: "alignment to the reference: " + $0.summary)] } ?? []
                 return Judged(path: path, report: try rule.verify(suspect.model, passport: claimed, data: try data.testBatches(for: suspect.info, checkpoint: checkpoint),
-                                                                  unreadable: suspect.unreadable, checks: checks))
+                                                                  unreadable: suspect.unreadable, checks: suspect.checks))
             }
             let holding = judged.indices.filter { judged[$0].report.verdict == "verified" }
             let decision = holding.count == 1 ? holding[0] : nil

@@ -134,9 +134,8 @@ extension IPRTool {
                     for note in suspect.notes { say("note: " + note) }
                     if suspect.fromPlain { say("note: \(checkpoint) is a plain model; its weights are read into the claim's \(claimed.scheme.rawValue) passport layers (\(claimed.layers.map(\.path).joined(separator: ", ")))") }
                 }
-                let checks = suspect.alignment.map { [(passed: $0.isCopy, line: "alignment to the reference: " + $0.summary)] } ?? []
                 var report = try rule.verify(suspect.model, passport: claimed, data: try data.testBatches(for: suspect.info, checkpoint: checkpoint),
-                                             unreadable: suspect.unreadable, checks: checks)
+                                             unreadable: suspect.unreadable, checks: suspect.checks)
                 if reference == nil && report.signature.nullPValue > rule.maxNullP {
                     report.reasons.append("the signature reads as chance: a copy with its neurons permuted, widened or pruned reads so too — --reference FILE (the owner's copy) aligns it first")
                 }
