@@ -123,10 +123,10 @@ public enum ChannelAlignment {
                 if reference[name] != nil { aligned.set(name, try float32(tensor)) } else { foreign.append(name) }
                 continue
             }
-            let out = layer.output == ChannelGraph.logits ? Mapping.identity(try weight(of: layer, in: reference, "").shape[0]) : maps[layer.output]!
-            let input = layer.input == ChannelGraph.input ? Mapping.identity(try weight(of: layer, in: reference, "").shape[1]) : maps[layer.input]!
+            let out = layer.output == ChannelGraph.logits ? Mapping.identity(try weightShape(of: layer, in: reference)[0]) : maps[layer.output]!
+            let input = layer.input == ChannelGraph.input ? Mapping.identity(try weightShape(of: layer, in: reference)[1]) : maps[layer.input]!
             aligned.set(name, try remap(name, tensor, out: out, input: input, positions: layer.positions, scale: scales[layer.path],
-                                         suspectOut: try weight(of: layer, in: named, "").shape[0]))
+                                         suspectOut: try weightShape(of: layer, in: named)[0]))
         }
         let decided = layers.filter { l in graph.layers.first { $0.path == l.path }?.output != ChannelGraph.logits }
         let channels = decided.reduce(0) { $0 + $1.channels }, matched = decided.reduce(0) { $0 + $1.matched }
@@ -162,6 +162,14 @@ public enum ChannelAlignment {
         }
         guard t.shape.count >= 2 else { throw IPRTensorError(.stateDictMismatch, "\(what): \(layer.path)'s weight has shape \(t.shape)") }
         return (t.shape, try t.floats())
+    }
+
+    /// The shape of the layer's weight, without decoding its values (per-tensor work in loops).
+    static func weightShape(of layer: ChannelGraph.Layer, in file: SafeTensorsFile) throws -> [Int] {
+        guard let t = file[layer.path + ".conv.weight"] ?? file[layer.path + ".weight"], t.shape.count >= 2 else {
+            throw IPRTensorError(.stateDictMismatch, "no weights for layer '\(layer.path)' (\(layer.path).conv.weight or .weight)")
+        }
+        return t.shape
     }
 
     /// Cosine similarity `[reference out][suspect out]` of the filters, the suspect's inputs put in

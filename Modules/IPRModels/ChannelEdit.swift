@@ -92,11 +92,11 @@ public enum ChannelEdit {
         for name in file.names {
             let tensor = file[name]!
             guard let layer = ChannelAlignment.owner(of: name, in: byPath) else { out.set(name, tensor); continue }
-            let w = try ChannelAlignment.weight(of: layer, in: file, "the model")
-            let channelsIn = w.shape[1] / (w.shape.count == 2 ? layer.positions : 1)
-            let outMap = maps[layer.output] ?? .identity(w.shape[0]), inMap = maps[layer.input] ?? .identity(channelsIn)
+            let shape = try ChannelAlignment.weightShape(of: layer, in: file)
+            let channelsIn = shape[1] / (shape.count == 2 ? layer.positions : 1)
+            let outMap = maps[layer.output] ?? .identity(shape[0]), inMap = maps[layer.input] ?? .identity(channelsIn)
             out.set(name, try ChannelAlignment.remap(name, tensor, out: outMap, input: inMap, positions: layer.positions,
-                                                     scale: scales[layer.path], suspectOut: w.shape[0]))
+                                                     scale: scales[layer.path], suspectOut: shape[0]))
         }
         return out
     }
