@@ -24,6 +24,8 @@ let package = Package(
         // `iprtool serve` (Open Inference Protocol over HTTP) and `verify --endpoint`.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.20.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.30.0"),
+        // Graceful shutdown of the server when its task is cancelled (Hummingbird runs in a service group).
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         // MARK: - System libraries
@@ -59,7 +61,8 @@ let package = Package(
         // A model behind the Open Inference Protocol (KServe v2 REST): server and client.
         .target(name: "IPRServe", dependencies: ["IPRModels", "IPRData", "IPRBackdoor",
                                                  .product(name: "Hummingbird", package: "hummingbird"),
-                                                 .product(name: "AsyncHTTPClient", package: "async-http-client")],
+                                                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                                                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
                 path: "Modules/IPRServe"),
         // The attack suite: the Attack protocol, its registry, the built-in attacks, reports.
         .target(name: "IPRAttacks", dependencies: ["IPRPassport", "IPRBackdoor", "IPRPlot"], path: "Modules/IPRAttacks"),

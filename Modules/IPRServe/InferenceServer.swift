@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import ServiceLifecycle
 
 /// `InferenceModel` over HTTP (Hummingbird 2): the Open Inference Protocol's REST routes
 /// `GET /v2/health/live`, `GET /v2/health/ready`, `GET /v2/models/{name}` (metadata),
@@ -20,7 +21,17 @@ public struct InferenceServer: Sendable {
     public func run(signals: Bool = true, listening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
         let app = Application(router: router(), configuration: .init(address: .hostname(host, port: port), serverName: "swift-deepipr"),
                               onServerRunning: { channel in listening(channel.localAddress?.port ?? -1) })
-        try await app.runService(gracefulShutdownSignals: signals ? [.sigterm, .sigint] : [])
+        let group = ServiceGroup(services: [app], gracefulShutdownSignals: signals ? [.sigterm, .sigint] : [], logger: app.logger)
+        // Cancelling a NIO server while a connection is accepted but not yet handed to its handler traps
+        // ("Deinited NIOAsyncWriter without calling finish()", apple/swift-nio#3481); a graceful shutdown
+        // serves or closes every accepted connection. So the group runs in a task the caller's cancellation
+        // does not reach, and that cancellation asks the group to shut down gracefully instead.
+        let serving = Task { try await group.run() }
+        try await withTaskCancellationHandler {
+            try await serving.value
+        } onCancel: {
+            Task { await group.triggerGracefulShutdown() }
+        }
     }
 
     func router() -> Router<BasicRequestContext> {

@@ -51,10 +51,25 @@ import Testing
         let server = InferenceServer(model: InferenceModel(name: "suspect", model: model, info: info, normalize: .imageNet, limits: limits), port: 0)
         let (ports, bound) = AsyncStream<Int>.makeStream()
         let task = Task { try await server.run(signals: false) { bound.yield($0) } }
-        defer { task.cancel() }
         var iterator = ports.makeAsyncIterator()
         let port = try #require(await iterator.next())
+        defer { task.cancel() }
         try body("http://127.0.0.1:\(port)")
+        task.cancel()
+        try await task.value
+    }
+
+    /// Cancelling the server's task while connections are being accepted shuts it down gracefully: it
+    /// returns, and nothing traps (cancelling a NIO server outright can trap on a connection accepted but
+    /// not yet served). Twenty rounds of eight requests fired just before the cancellation.
+    @Test func cancellingWithRequestsInFlightShutsDownGracefully() async throws {
+        _ = TwoBlockNet.registered
+        let model = try Models.make("twoblocknet", config: Self.config, seed: 1)
+        for _ in 0..<20 {
+            try await Self.serving(model) { endpoint in
+                for _ in 0..<8 { _ = HTTPClient.shared.get(url: endpoint + "/v2/health/live") }
+            }
+        }
     }
 
     @Test func verdictsOverHTTPEqualTheVerdictsOnTheModel() async throws {
