@@ -85,7 +85,7 @@ let package = Package(
         .testTarget(name: "IPRBackdoorTests", dependencies: ["IPRBackdoor", "IPRPassport", "IPRModels", "IPRData", "IPRTensor"],
                     path: "Tests/IPRBackdoorTests"),
         .testTarget(name: "IPRPlotTests", dependencies: ["IPRPlot"], path: "Tests/IPRPlotTests"),
-        .testTarget(name: "IPRAttacksTests", dependencies: ["IPRAttacks", "IPRPassport", "IPRModels", "IPRTensor", "IPRTestSupport"],
+        .testTarget(name: "IPRAttacksTests", dependencies: ["IPRAttacks", "IPRPassport", "IPRBackdoor", "IPRData", "IPRModels", "IPRTensor", "IPRTestSupport"],
                     path: "Tests/IPRAttacksTests"),
         .testTarget(name: "IPRServeTests", dependencies: ["IPRServe", "IPRBackdoor", "IPRData", "IPRModels", "IPRTensor", "IPRTestSupport",
                                                          .product(name: "AsyncHTTPClient", package: "async-http-client")], path: "Tests/IPRServeTests"),

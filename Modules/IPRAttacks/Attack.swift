@@ -1,3 +1,4 @@
+import IPRBackdoor
 import IPRModels
 import IPRPassport
 import IPRTensor
@@ -109,6 +110,9 @@ public struct AttackContext {
     public let evaluation: any TrainingData
     /// The attacker's own data, for attacks that train (nil when not given).
     public let attackerData: AttackerData?
+    /// The owner's trigger set (V3, or any backdoor watermark), when given: attacks that make a new
+    /// model report its trigger accuracy, the black-box claim that may survive where the white-box one cannot.
+    public let triggers: (any TriggerSource)?
     public let options: AttackOptions
     public let seed: UInt64
     /// How the owner's verdict is reached after the attack (random passports etc.).
@@ -117,10 +121,10 @@ public struct AttackContext {
     public let progress: (String) -> Void
 
     public init(model: any Layer, info: CheckpointInfo, scheme: Scheme, ownerPassport: Passport, evaluation: any TrainingData,
-                attackerData: AttackerData? = nil, options: AttackOptions, seed: UInt64,
+                attackerData: AttackerData? = nil, triggers: (any TriggerSource)? = nil, options: AttackOptions, seed: UInt64,
                 thresholds: VerificationThresholds = AttackContext.defaultThresholds, progress: @escaping (String) -> Void = { _ in }) {
         self.model = model; self.info = info; self.scheme = scheme; self.ownerPassport = ownerPassport
-        self.evaluation = evaluation; self.attackerData = attackerData; self.options = options; self.seed = seed
+        self.evaluation = evaluation; self.attackerData = attackerData; self.triggers = triggers; self.options = options; self.seed = seed
         self.thresholds = thresholds; self.progress = progress
     }
 

@@ -46,6 +46,19 @@ public struct AttackReport: Sendable, Codable, Equatable {
         }
     }
 
+    /// The black-box claim (a trigger set) on the model before and after an attack that made a new one.
+    public struct TriggerClaim: Sendable, Codable, Equatable {
+        /// Trigger accuracy of the stolen model and of the attacked one, 0…1.
+        public var before: Double
+        public var after: Double
+        /// `verify --trigger-set`'s verdict on the attacked model.
+        public var verdict: String
+        public var triggerSet: String
+        public init(before: Double, after: Double, verdict: String, triggerSet: String) {
+            self.before = before; self.after = after; self.verdict = verdict; self.triggerSet = triggerSet
+        }
+    }
+
     public var attack: String
     /// What a sweep's level is ("pruned fraction of the weights"); nil for attacks without levels.
     public var levelMeaning: String?
@@ -55,6 +68,8 @@ public struct AttackReport: Sendable, Codable, Equatable {
     public var after: Measurement
     public var steps: [Step]
     public var forged: Forgery?
+    /// The trigger-set claim, for attacks that measure it (`distill` with a trigger set).
+    public var trigger: TriggerClaim?
     /// The owner's verdict on the attacked model (`after.verdict`).
     public var ownerVerdict: String
     public var seconds: Double

@@ -22,6 +22,7 @@ public enum Attacks {
         r.register("channel-prune", description: "whole filters of passport layers removed by L1 norm, swept over the fraction", ChannelPruneAttack())
         r.register("quantize", description: "weights rounded per output channel to 16 (half), 8 or 4 bits, swept over the width", QuantizeAttack())
         r.register("resave", description: "the file re-saved by another tool: names under module., half precision, no metadata", ResaveAttack())
+        r.register("distill", description: "model extraction: a fresh network trained only on the stolen model's predicted labels (the white-box claim cannot survive; a trigger set may)", DistillAttack())
         r.register("obfuscate", description: "all at once: filters pruned, dummy neurons, every neuron permuted and rescaled, re-saved without metadata", ObfuscateAttack())
         return r
     }()

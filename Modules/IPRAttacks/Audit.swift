@@ -15,13 +15,14 @@ public enum Audit {
     }
 
     /// The default suite: both sweeps, the forgeries (the ERB attack's CERB among them), short
-    /// fine-tuning (a few minutes for AlexNet on the Fixtures subset on 2 cores), and the thief's
-    /// structural edits (permuted, widened, channel-pruned, quantised copies).
+    /// fine-tuning (a few minutes for AlexNet on the Fixtures subset on 2 cores), the thief's
+    /// structural edits (permuted, widened, channel-pruned, quantised copies) and model extraction.
     public static let defaultSuite: [Item] = [
         Item("prune"), Item("flip"), Item("fake1"),
         Item("ftal", ["epochs": "3"]), Item("rtal", ["epochs": "3"]),
         Item("fake2", ["epochs": "3"]), Item("fake3", ["epochs": "3"]), Item("cerb", ["epochs": "3"]),
         Item("permute"), Item("widen"), Item("channel-prune"), Item("quantize"), Item("resave"), Item("obfuscate"),
+        Item("distill", ["epochs": "3"]),
     ]
 
     /// How one attack of an audit ended.

@@ -21,6 +21,11 @@ public struct LoaderTrainingData: TrainingData {
     }
 }
 
+extension CheckpointInfo {
+    /// The input normalisation the checkpoint was trained with (ImageNet's when it records none).
+    public var normalize: Normalize { mean.count == 3 && std.count == 3 ? Normalize(mean: mean, std: std) : .imageNet }
+}
+
 extension TriggerSource {
     /// The trigger set as model inputs, in file order, for evaluation and verification.
     public func batches(inputSize: Int, normalize: Normalize, batchSize: Int = 100) -> LoaderTrainingData {

@@ -294,7 +294,7 @@ public enum ChannelAlignment {
     }
 
     static func float32(_ t: SafeTensor) throws -> SafeTensor {
-        t.dtype == .f16 ? SafeTensor(floats: try t.floats(), shape: t.shape) : t
+        t.dtype == .f16 || t.dtype == .bf16 ? SafeTensor(floats: try t.floats(), shape: t.shape) : t
     }
 
     /// The suspect with the prefix that, removed from its names, makes the most of them the

@@ -72,13 +72,17 @@ public enum ChannelEdit {
     }
 
     /// The file as another tool re-saves it (`safetensors.torch.save_file` of an `nn.DataParallel`
-    /// model in half precision): every name under `prefix`, float values in F16 with `half`, and no
-    /// metadata.
-    public static func resave(_ file: SafeTensorsFile, prefix: String, half: Bool) throws -> SafeTensorsFile {
+    /// model in half precision): every name under `prefix`, F32 values stored as `precision` (F16,
+    /// BF16, or F32: as they are), and no metadata.
+    public static func resave(_ file: SafeTensorsFile, prefix: String, precision: SafeTensorsDType) throws -> SafeTensorsFile {
         var out = SafeTensorsFile()
         for name in file.names {
             let t = file[name]!
-            out.set(prefix + name, half && t.dtype == .f32 ? SafeTensor(halves: try t.floats(), shape: t.shape) : t)
+            switch (t.dtype, precision) {
+            case (.f32, .f16): out.set(prefix + name, SafeTensor(halves: try t.floats(), shape: t.shape))
+            case (.f32, .bf16): out.set(prefix + name, SafeTensor(bfloat16s: try t.floats(), shape: t.shape))
+            default: out.set(prefix + name, t)
+            }
         }
         return out
     }

@@ -88,7 +88,9 @@ extension PassportCheckpoint {
             file = renamed
             if let prefix { notes.append("prefix '\(prefix)' removed from \(path)'s tensor names") }
         }
-        for name in file.names where file[name]!.dtype == .f16 { file.set(name, SafeTensor(floats: try file[name]!.floats(), shape: file[name]!.shape)) }
+        for name in file.names where [.f16, .bf16].contains(file[name]!.dtype) {
+            file.set(name, SafeTensor(floats: try file[name]!.floats(), shape: file[name]!.shape))
+        }
 
         // Without metadata, the tensors say what the suspect is: a released passport model (public γ, β
         // in `scale`, `bias`), a V1 passport model (its passports), or a plain network.

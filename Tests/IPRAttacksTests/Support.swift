@@ -1,4 +1,5 @@
 import Foundation
+import IPRBackdoor
 import IPRAttacks
 import IPRModels
 import IPRPassport
@@ -28,12 +29,12 @@ enum Trained {
 
     /// An attack context on a fresh copy of `trained`, with `options` as given.
     static func context(_ trained: Model, scheme: Scheme, attack: String, options: [String: String] = [:],
-                        attacker: AttackerData? = nil) throws -> AttackContext {
+                        attacker: AttackerData? = nil, triggers: (any TriggerSource)? = nil) throws -> AttackContext {
         var thresholds = AttackContext.defaultThresholds
         thresholds.nullSamples = 99
         let taken = try Attacks.registry.lookup(attack).options
         return AttackContext(model: try trained.load(), info: trained.info, scheme: scheme, ownerPassport: trained.passport,
-                             evaluation: evaluation, attackerData: attacker, options: try AttackOptions(options, for: attack, taking: taken), seed: 3,
+                             evaluation: evaluation, attackerData: attacker, triggers: triggers, options: try AttackOptions(options, for: attack, taking: taken), seed: 3,
                              thresholds: thresholds)
     }
 }

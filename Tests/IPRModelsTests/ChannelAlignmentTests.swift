@@ -90,7 +90,7 @@ import IPRTensor
 
     @Test func prefixedHalfPrecisionNamesAreRead() throws {
         let (_, file, graph) = try Self.stateDict("alexnet", seed: 1)
-        let resaved = try ChannelEdit.resave(file, prefix: "module.", half: true)
+        let resaved = try ChannelEdit.resave(file, prefix: "module.", precision: .f16)
         let (aligned, _, report) = try ChannelAlignment.align(suspect: resaved, reference: file, graph: graph)
         #expect(report.renamedPrefix == "module." && report.isCopy && report.foreignTensors.isEmpty)
         #expect(try Self.worstDifference(file, aligned) < 1e-3, "half precision: 11 significant bits")

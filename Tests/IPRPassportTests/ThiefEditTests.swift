@@ -31,9 +31,10 @@ import IPRTestSupport
         let pruned = try ChannelEdit.removeChannels(file, graph: graph, groups: ["block"], fraction: 0.25)
         var all = try ChannelEdit.removeChannels(file, graph: graph, groups: ["block"], fraction: 0.25)
         all = try ChannelEdit.widen(all, graph: graph, groups: ["stem", "block"], extra: 6, seed: 9)
-        all = try ChannelEdit.resave(try ChannelEdit.permute(all, graph: graph, seed: 10, rescale: true), prefix: "module.", half: true)
+        all = try ChannelEdit.resave(try ChannelEdit.permute(all, graph: graph, seed: 10, rescale: true), prefix: "module.", precision: .f16)
         return [("permuted and rescaled", permuted, 0), ("widened", widened, 0), ("pruned", pruned, 16),
-                ("module., F16, no metadata", try ChannelEdit.resave(file, prefix: "module.", half: true), 0), ("all combined", all, 16)]
+                ("module., F16, no metadata", try ChannelEdit.resave(file, prefix: "module.", precision: .f16), 0),
+                ("BF16, no metadata", try ChannelEdit.resave(file, prefix: "", precision: .bf16), 0), ("all combined", all, 16)]
     }
 
     func verify(_ suspect: SafeTensorsFile, claim: Passport, reference: SafeTensorsFile?) throws -> (VerificationReport, Suspect) {
@@ -89,7 +90,7 @@ import IPRTestSupport
         let (checkpoint, passport) = try TrainedTwoBlockNet.train(.v2, seed: 1, dir: dir)
         try PassportCheckpoint.release(checkpoint, to: dir + "/public.safetensors")
         let released = try SafeTensors.read(contentsOf: dir + "/public.safetensors")
-        let stripped = try ChannelEdit.resave(released, prefix: "module.", half: true)
+        let stripped = try ChannelEdit.resave(released, prefix: "module.", precision: .f16)
         #expect(throws: IPRPassportError.self) { try verify(stripped, claim: passport, reference: nil) }   // the passport describes no model
         var described = passport
         described.describe(try CheckpointInfo(metadata: released.metadata, source: "released"))

@@ -59,6 +59,7 @@ struct SafeTensorsTests {
         var file = SafeTensorsFile(metadata: ["format": "pt", "note": "quote \" backslash \\ newline \n ü"])
         file.set("conv.weight", SafeTensor(floats: [1, -2.5, 3.25, .infinity, -0.0, 1e-30], shape: [2, 3]))
         file.set("half", SafeTensor(dtype: .f16, shape: [3], bytes: [0x00, 0x3C, 0x00, 0xC0, 0xFF, 0x7B]))
+        file.set("brain", SafeTensor(dtype: .bf16, shape: [3], bytes: [0x80, 0x3F, 0x00, 0xC0, 0x7F, 0x7F]))
         file.set("steps", SafeTensor(int64s: [0, -1, .max, .min], shape: [2, 2]))
         file.set("mask.u8", SafeTensor(uint8s: [0, 7, 255], shape: [3, 1]))
         file.set("flags", SafeTensor(bools: [true, false, true, true], shape: [4]))
@@ -70,6 +71,14 @@ struct SafeTensorsTests {
 
     // MARK: - Round trips
 
+    /// BF16 keeps a float's top 16 bits, rounded to nearest with ties to even (as `torch.bfloat16`).
+    @Test func brainFloatsRoundToNearestEven() throws {
+        let values: [Float] = [1, Float(bitPattern: 0x3F80_8000), Float(bitPattern: 0x3F81_8000), Float(bitPattern: 0x3F80_8001), -3.0e38, .infinity, 0.1]
+        let stored = try SafeTensor(bfloat16s: values, shape: [values.count]).floats().map(\.bitPattern)
+        #expect(stored == [0x3F80_0000, 0x3F80_0000, 0x3F82_0000, 0x3F81_0000, 0xFF62_0000, 0x7F80_0000, 0x3DCD_0000])
+        #expect(try SafeTensor(bfloat16s: [.nan], shape: [1]).floats()[0].isNaN)
+    }
+
     @Test func roundTripEveryDTypeWithMetadataScalarAndEmpty() throws {
         let file = Self.sampleFile()
         let decoded = try SafeTensors.decode(SafeTensors.encode(file))
@@ -79,6 +88,7 @@ struct SafeTensorsTests {
         #expect(try decoded.tensor("conv.weight").floats().map(\.bitPattern)
                 == [1, -2.5, 3.25, .infinity, -0.0, 1e-30].map { Float($0).bitPattern })
         #expect(try decoded.tensor("half").floats() == [1, -2, 65504])
+        #expect(try decoded.tensor("brain").floats() == [1, -2, Float(bitPattern: 0x7F7F_0000)])
         #expect(try decoded.tensor("steps").int64s() == [0, -1, .max, .min])
         #expect(try decoded.tensor("mask.u8").int64s() == [0, 7, 255])
         #expect(try decoded.tensor("flags").int64s() == [1, 0, 1, 1])
@@ -195,7 +205,7 @@ struct SafeTensorsTests {
     }
 
     @Test func accessorsRejectOtherDTypes() {
-        Self.expectError(.malformedSafeTensors, ["expected dtype F32 or F16", "found I64"]) {
+        Self.expectError(.malformedSafeTensors, ["expected dtype F32, F16 or BF16", "found I64"]) {
             _ = try SafeTensor(int64s: [1], shape: [1]).floats()
         }
         Self.expectError(.malformedSafeTensors, ["expected dtype I64", "found F16"]) {
@@ -445,8 +455,8 @@ struct SafeTensorsTests {
     }
 
     @Test func unknownDType() {
-        Self.expectMalformed(header: #"{"w":{"dtype":"BF16","shape":[1],"data_offsets":[0,2]}}"#, data: [0, 0],
-                             "bad.safetensors", "tensor 'w'", "unknown dtype 'BF16'", "F32, F16, I64, U8, BOOL")
+        Self.expectMalformed(header: #"{"w":{"dtype":"F8_E4M3","shape":[1],"data_offsets":[0,1]}}"#, data: [0],
+                             "bad.safetensors", "tensor 'w'", "unknown dtype 'F8_E4M3'", "F32, F16, BF16, I64, U8, BOOL")
     }
 
     // MARK: - Layout errors

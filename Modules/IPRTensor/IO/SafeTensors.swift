@@ -11,6 +11,8 @@ public enum SafeTensorsDType: String, Sendable, CaseIterable {
     case f32 = "F32"
     /// 16-bit IEEE 754 half float.
     case f16 = "F16"
+    /// 16-bit brain float: a float's sign, exponent and top 7 mantissa bits (what `torch.bfloat16` saves).
+    case bf16 = "BF16"
     /// 64-bit signed integer.
     case i64 = "I64"
     /// 8-bit unsigned integer.
@@ -22,7 +24,7 @@ public enum SafeTensorsDType: String, Sendable, CaseIterable {
     public var byteSize: Int {
         switch self {
         case .f32: 4
-        case .f16: 2
+        case .f16, .bf16: 2
         case .i64: 8
         case .u8, .bool: 1
         }
@@ -54,7 +56,6 @@ public struct SafeTensor: Sendable, Equatable {
         self.init(dtype: .f32, shape: shape, bytes: SafeTensor.littleEndianBytes(of: floats))
     }
 
-    /// An I64 tensor holding `int64s`, whose count must match `shape`.
     /// Values stored in half precision (F16, rounded to nearest).
     public init(halves: [Float], shape: [Int]) {
         var bytes = [UInt8]()
@@ -63,6 +64,20 @@ public struct SafeTensor: Sendable, Equatable {
         self.init(dtype: .f16, shape: shape, bytes: bytes)
     }
 
+    /// Values stored as brain floats (BF16: the top 16 bits of each float, rounded to nearest even;
+    /// NaN stays NaN).
+    public init(bfloat16s values: [Float], shape: [Int]) {
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(values.count * 2)
+        for v in values {
+            let bits = v.bitPattern
+            let rounded = v.isNaN ? UInt16(0x7FC0) : UInt16(truncatingIfNeeded: (bits &+ 0x7FFF &+ ((bits >> 16) & 1)) >> 16)
+            bytes.append(UInt8(rounded & 0xFF)); bytes.append(UInt8(rounded >> 8))
+        }
+        self.init(dtype: .bf16, shape: shape, bytes: bytes)
+    }
+
+    /// An I64 tensor holding `int64s`, whose count must match `shape`.
     public init(int64s: [Int64], shape: [Int]) {
         self.init(dtype: .i64, shape: shape, bytes: SafeTensor.littleEndianBytes(of: int64s))
     }
@@ -82,7 +97,7 @@ public struct SafeTensor: Sendable, Equatable {
         shape.reduce(1, *)
     }
 
-    /// The elements as Float: F32 as stored, F16 widened; other dtypes throw `.malformedSafeTensors`.
+    /// The elements as Float: F32 as stored, F16 and BF16 widened; other dtypes throw `.malformedSafeTensors`.
     public func floats() throws -> [Float] {
         switch dtype {
         case .f32:
@@ -103,9 +118,11 @@ public struct SafeTensor: Sendable, Equatable {
                     initialized = count
                 }
             }
+        case .bf16:
+            return (0..<bytes.count / 2).map { i in Float(bitPattern: (UInt32(bytes[2 * i]) | UInt32(bytes[2 * i + 1]) << 8) << 16) }
         case .i64, .u8, .bool:
             throw IPRTensorError(.malformedSafeTensors,
-                                 "tensor of shape \(shape): expected dtype F32 or F16 for floats() but found \(dtype.rawValue)")
+                                 "tensor of shape \(shape): expected dtype F32, F16 or BF16 for floats() but found \(dtype.rawValue)")
         }
     }
 
@@ -120,7 +137,7 @@ public struct SafeTensor: Sendable, Equatable {
             #endif
         case .u8, .bool:
             return bytes.map { Int64($0) }
-        case .f32, .f16:
+        case .f32, .f16, .bf16:
             throw IPRTensorError(.malformedSafeTensors,
                                  "tensor of shape \(shape): expected dtype I64, U8 or BOOL for int64s() but found \(dtype.rawValue)")
         }

@@ -37,6 +37,8 @@ extension IPRTool {
               --data Fixtures/cifar10_subset --option samples=10 --out runs/attacks/fake1
             Example: iprtool attack rtal --checkpoint alexnet-public.safetensors --passport runs/v2/passport.safetensors \\
               --data Fixtures/cifar10_subset --attacker-data Fixtures/cifar10_subset --option epochs=10 --out runs/attacks/rtal
+            Example: iprtool attack distill --checkpoint v3-public.safetensors --passport runs/v3/passport.safetensors \\
+              --data Fixtures/cifar10_subset --trigger-set Fixtures/trigger_set --option epochs=10 --out runs/attacks/distill
             """)
 
         @Argument(help: "The attack (see `iprtool attacks`).")
@@ -91,6 +93,10 @@ extension IPRTool {
                 say(String(format: "  forger: accuracy %.1f%%, detection of the forged signature %.1f%%, BDR to the owner's %.1f%%, verdict %@",
                            100 * f.accuracy, 100 * f.detection, 100 * f.bdr, f.verdict))
             }
+            if let t = r.trigger {
+                say(String(format: "  trigger set %@: accuracy %.1f%% on the stolen model, %.1f%% after, black-box verdict %@",
+                           t.triggerSet, 100 * t.before, 100 * t.after, t.verdict))
+            }
             say("  wrote " + files.joined(separator: ", "))
         }
     }
@@ -107,7 +113,7 @@ struct AttackTarget: ParsableArguments {
 
     @OptionGroup var data: DataArguments
 
-    @Option(help: "The attacker's own data, for the attacks that train (ftll, ftal, rtll, rtal, fake2, fake3): a dataset folder.")
+    @Option(help: "The attacker's own data, for the attacks that train (ftll, ftal, rtll, rtal, fake2, fake3, cerb, ierb, distill): a dataset folder.")
     var attackerData: String?
 
     @Option(help: "Dataset of --attacker-data (default: --dataset). Another task with as many classes, e.g. fashion-mnist, is a transfer.")
@@ -118,6 +124,9 @@ struct AttackTarget: ParsableArguments {
 
     @Option(help: "The attacker holds this fraction (0…1] of its training images, drawn at random with --seed (the ERB paper: 0.1). Default: all.")
     var attackerFraction: Double?
+
+    @Option(help: "The owner's trigger set (V3, or any backdoor watermark): attacks that make a new model (distill) report its trigger accuracy and black-box verdict.")
+    var triggerSet: String?
 
     @Option(help: "Random passports behind each owner's verdict (see `verify --null-samples`).")
     var nullSamples = 999
@@ -155,6 +164,7 @@ struct AttackTarget: ParsableArguments {
         let owner = try Passport.read(passport)
         let evaluation = try data.testBatches(for: info, checkpoint: checkpoint)
         let attacker = try attackerSets(info)
+        let triggers = try triggerSet.map { try TriggerFolder(root: $0) }
         var thresholds = AttackContext.defaultThresholds
         thresholds.nullSamples = nullSamples
         let (checkpoint, seed, quiet) = (self.checkpoint, self.seed, self.quiet)
@@ -162,7 +172,7 @@ struct AttackTarget: ParsableArguments {
             let model = try PassportCheckpoint.load(checkpoint).model
             try owner.install(into: model)   // a passport of another model fails here, naming the layer
             return AttackContext(model: model, info: info, scheme: scheme, ownerPassport: owner, evaluation: evaluation,
-                                 attackerData: attacker, options: options, seed: seed, thresholds: thresholds,
+                                 attackerData: attacker, triggers: triggers, options: options, seed: seed, thresholds: thresholds,
                                  progress: { line in if !quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) } })
         }
     }

@@ -9,8 +9,8 @@ extension IPRTool {
             commandName: "audit",
             abstract: "The robustness card of a protected model: a suite of attacks, each measured by the owner's verify.",
             discussion: """
-            Runs, by default: prune and flip (full sweeps), fake1, ftal and rtal (3 epochs), fake2 and fake3 \
-            (3 epochs), each into OUT/NAME/ as `iprtool attack` would, and writes OUT/audit.json and OUT/audit.md \
+            Runs, by default, \(Audit.defaultSuite.map { $0.attack + ($0.options["epochs"].map { " (\($0) epochs)" } ?? "") }.joined(separator: ", ")), \
+            each into OUT/NAME/ as `iprtool attack` would, and writes OUT/audit.json and OUT/audit.md \
             (a table with the owner's detection and verdict after each attack, what the attacker gets, the plots \
             linked) after every attack. An attack that fails is reported as failed and the audit goes on. \
             Ctrl-C stops after the running attack and keeps every finished one; --resume skips the attacks whose \
@@ -26,7 +26,7 @@ extension IPRTool {
         @Option(help: "Where audit.md, audit.json and the attacks' folders go.")
         var out: String
 
-        @Option(help: "The attacks to run, comma-separated (default: prune,flip,fake1,ftal,rtal,fake2,fake3).")
+        @Option(help: ArgumentHelp("The attacks to run, comma-separated (default: \(Audit.defaultSuite.map(\.attack).joined(separator: ",")))."))
         var attacks: String?
 
         @Option(help: "Epochs of the attacks that train (default 3).")

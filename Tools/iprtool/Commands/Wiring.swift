@@ -5,11 +5,6 @@ import IPRData
 import IPRModels
 import IPRTensor
 
-extension CheckpointInfo {
-    /// The input normalisation the checkpoint was trained with (ImageNet's when it records none).
-    var normalize: Normalize { mean.count == 3 && std.count == 3 ? Normalize(mean: mean, std: std) : .imageNet }
-}
-
 /// Options every command that reads a dataset shares.
 struct DataArguments: ParsableArguments {
     @Option(help: "Dataset name (see `iprtool datasets`).")
