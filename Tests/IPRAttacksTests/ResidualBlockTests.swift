@@ -78,7 +78,7 @@ import Testing
         let owner = trained.passport.layers[0].bits
         #expect(Double(zip(gamma, owner).filter { ($0 > 0 ? 1 : -1) != $1 }.count) / Double(owner.count) == forged.bdr)
 
-        let (suspect, _, claimScheme, fromPlain) = try PassportCheckpoint.load(file, claimedBy: trained.passport)
+        let (suspect, claimInfo, claimScheme, fromPlain) = try PassportCheckpoint.load(file, claimedBy: trained.passport)
         #expect(claimScheme == .v1 && fromPlain)
         var thresholds = VerificationThresholds()
         thresholds.nullSamples = 99
@@ -90,6 +90,23 @@ import Testing
         #expect(try Evaluation.run(suspect, on: Trained.evaluation).accuracy == forged.accuracy, "verification leaves the suspect as it was")
         let random = try Verifier.verify(model: suspect, passport: trained.passport.randomized(seed: 8), data: Trained.evaluation, thresholds: thresholds)
         #expect(random.verdict == "not-verified")
+
+        // The forger's own passport for its network (fake3 on the file, as `iprtool attack fake3` reads
+        // it): the passport drives γ while it is optimised, and the network runs as it did afterwards.
+        let fake3 = try Attacks.registry.lookup("fake3")
+        let forgery = try fake3.run(AttackContext(model: suspect, info: claimInfo, scheme: .v1, ownerPassport: trained.passport,
+                                                  evaluation: Trained.evaluation, attackerData: attacker,
+                                                  options: try AttackOptions(["epochs": "2"], for: "fake3", taking: fake3.options), seed: 3,
+                                                  thresholds: thresholds))
+        #expect(forgery.report.before.verdict == "verified")
+        #expect(try Evaluation.run(suspect, on: Trained.evaluation).accuracy == forged.accuracy, "the forger's network runs as it did")
+        let blocks = passportLayers(in: suspect).compactMap { $0 as? PassportBlock }
+        let carried = blocks.map(\.freeAffine)
+        try #require(forgery.forgedPassport).install(into: suspect)
+        for block in blocks { block.freeAffine = nil }
+        let withForgery = try Evaluation.run(suspect, on: Trained.evaluation).accuracy
+        for (block, affine) in zip(blocks, carried) { block.freeAffine = affine }
+        #expect(forgery.report.steps.last?.accuracy == withForgery, "the optimised passport drove γ: \(forgery.report.steps), \(withForgery)")
     }
 
     @Test func aPlainFileWithForeignTensorsIsStructurallyModifiedForAV1Claim() throws {

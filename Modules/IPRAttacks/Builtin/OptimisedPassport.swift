@@ -23,6 +23,11 @@ struct OptimisedPassport: Attack {
         let model = context.model
         try context.ownerPassport.install(into: model)   // the insider's starting point
         let layers = passportLayers(in: model)
+        // A V1 forger's network read from a plain file runs with γ, β of its own; a passport claim
+        // gives them through the convolution, so the optimised passport must drive them here.
+        let carried = layers.compactMap { $0 as? PassportBlock }.map { ($0, $0.freeAffine) }
+        for (block, _) in carried { block.freeAffine = nil }
+        defer { for (block, affine) in carried { block.freeAffine = affine } }
         let owner = ownerBits(context)
         let real = layers.flatMap { [$0.key.copy(), $0.skey.copy()] }
         let savedBits = layers.map { $0.b.array }

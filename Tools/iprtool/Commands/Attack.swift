@@ -159,17 +159,27 @@ struct AttackTarget: ParsableArguments {
     }
 
     func prepare() throws -> Prepared {
-        let (_, info, scheme) = try PassportCheckpoint.load(checkpoint)
-        guard let scheme else { throw ValidationError("\(checkpoint) has no passport layers: there is no claim to attack") }
         let owner = try Passport.read(passport)
+        // A plain network (a V1 forger's, a thief's re-saved copy) is read into the owner's passport
+        // layers, as `verify` and `dispute` read it: the claim names the layers.
+        let fromPlain = try PassportCheckpoint.load(checkpoint).scheme == nil
+        func suspect() throws -> (model: any Layer, info: CheckpointInfo, scheme: Scheme) {
+            if fromPlain {
+                let read = try PassportCheckpoint.load(checkpoint, claimedBy: owner)
+                return (read.model, read.info, read.scheme)
+            }
+            let read = try PassportCheckpoint.load(checkpoint)
+            return (read.model, read.info, read.scheme!)
+        }
+        let (_, info, scheme) = try suspect()
         let evaluation = try data.testBatches(for: info, checkpoint: checkpoint)
         let attacker = try attackerSets(info)
         let triggers = try triggerSet.map { try TriggerFolder(root: $0) }
         var thresholds = AttackContext.defaultThresholds
         thresholds.nullSamples = nullSamples
-        let (checkpoint, seed, quiet) = (self.checkpoint, self.seed, self.quiet)
+        let (seed, quiet) = (self.seed, self.quiet)
         return Prepared(info: info, scheme: scheme) { options in
-            let model = try PassportCheckpoint.load(checkpoint).model
+            let model = try suspect().model
             try owner.install(into: model)   // a passport of another model fails here, naming the layer
             return AttackContext(model: model, info: info, scheme: scheme, ownerPassport: owner, evaluation: evaluation,
                                  attackerData: attacker, triggers: triggers, options: options, seed: seed, thresholds: thresholds,
