@@ -15,6 +15,7 @@ public enum Attacks {
         r.register("fake1", description: "forged passports: random keys, claiming the signature they produce (passport_attack_1.py)", RandomPassportForgery())
         r.register("fake2", description: "weights frozen, γ/β reverse-engineered on the attacker's data from a flipped sign vector (passport_attack_2.py)", ReverseEngineeredAffine())
         r.register("fake3", description: "weights frozen, the passport itself optimised toward a flipped signature and away from the real one (passport_attack_3.py)", OptimisedPassport())
+        r.register("forge", description: "weights frozen, random passports optimised for accuracy alone and claimed with the signature they produce (the strongest outsider forgery)", OutsiderForgery())
         r.register("ierb", description: "weights frozen, γ through a per-channel fully connected residual block, trained with cross-entropy (Chen et al., CVPR 2023)", ResidualBlockSubstitution(combined: false))
         r.register("cerb", description: "weights frozen, γ through one fully connected residual block across channels, trained with cross-entropy (Chen et al., CVPR 2023)", ResidualBlockSubstitution(combined: true))
         r.register("permute", description: "every layer's neurons permuted and positively rescaled: the same function, the signature's channels scrambled (Yan et al., KDD 2023)", PermuteAttack())

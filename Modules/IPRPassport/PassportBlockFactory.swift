@@ -8,8 +8,8 @@ public final class PassportBlockFactory: ConvBlockFactory {
     public let scheme: Scheme
     public let config: PassportConfig
     public let signLossRatio: Float
-    /// Seeds the secret: the random passports and the random signature bits (channels beyond the
-    /// text, or all of them for `true`). Apart from the weights' seed on purpose: a training seed
+    /// Seeds the secret: the random passports (and through them the signature bits beyond the text,
+    /// `SignatureCommitment`). Apart from the weights' seed on purpose: a training seed
     /// is not a secret (it is in logs, scripts, papers), and whoever knows this one rebuilds the passport.
     public let passportSeed: UInt64
     /// Every block asked for, in order (for validating the config against the model).
@@ -26,9 +26,9 @@ public final class PassportBlockFactory: ConvBlockFactory {
         specs.append(spec)
         guard case .passport(let text)? = config.entry(forBlockPath: spec.path) else { return ConvBlock(spec, rng: &rng) }
         let placement = PassportConfig.Placement(spec: spec, keyPath: spec.path, signatureText: text)
-        let signature = try placement.makeSignature(seed: passportSeed &+ UInt64(specs.count) &* 0x9E37_79B9)
         var passportRNG = RNG(seed: passportSeed, stream: 0x9A55_0000 | UInt64(specs.count))
         let keys = randomKeys(spec, rng: &passportRNG)
+        let signature = try placement.makeSignature(key: keys.key, skey: keys.skey)
         switch scheme {
         case .v1: return PassportBlock(spec, signature: signature.bits, keys: keys, signLossRatio: signLossRatio, rng: &rng)
         case .v2, .v3: return PassportPrivateBlock(spec, signature: signature.bits, keys: keys, signLossRatio: signLossRatio, rng: &rng)

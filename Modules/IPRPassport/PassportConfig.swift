@@ -67,14 +67,10 @@ public struct PassportConfig: Sendable, Equatable {
         /// The signature text, or nil for a random signature.
         public var signatureText: String?
 
-        /// The layer's signature: the text (or random bits) over `spec.outChannels` channels.
-        public func makeSignature(seed: UInt64) throws -> Signature {
-            guard let signatureText else { return Signature(random: spec.outChannels, seed: seed) }
-            do {
-                return try Signature(text: signatureText, channels: spec.outChannels, seed: seed)
-            } catch let error as IPRPassportError where error.code == .signatureTooLong {
-                throw Signature.tooLong(text: signatureText, channels: spec.outChannels, layer: "layer '\(spec.path)'")
-            }
+        /// The layer's signature over `spec.outChannels` channels: the text at the head, every other bit
+        /// committed to the passports (`SignatureCommitment`).
+        public func makeSignature(key: Tensor, skey: Tensor) throws -> Signature {
+            try SignatureCommitment.signature(path: spec.path, text: signatureText, key: key, skey: skey, channels: spec.outChannels)
         }
     }
 

@@ -19,9 +19,10 @@ public enum PassportKeys {
 
     /// Replaces the passports of every passport layer of `model` with ones built from `scaleImages`
     /// (for `P_γ`) and `biasImages` (for `P_β`), `[N, C, H, W]` network inputs, fed through the
-    /// pretrained checkpoint. Deterministic for a seed.
+    /// pretrained checkpoint. Deterministic for a seed. The signatures follow the new passports
+    /// (`SignatureCommitment`), with each layer's text from `texts` by path.
     public static func install(_ type: KeyType, into model: any Module, pretrained: String,
-                               scaleImages: Tensor, biasImages: Tensor, seed: UInt64) throws {
+                               scaleImages: Tensor, biasImages: Tensor, seed: UInt64, texts: [String: String] = [:]) throws {
         guard type != .random else { return }
         let layers = model.namedModules().compactMap { m in (m.module as? any PassportLayer).map { (m.path, $0) } }
         let paths = Set(layers.map(\.0))
@@ -37,6 +38,8 @@ public enum PassportKeys {
             }
             layer.skey.assign(skey)
             layer.key.assign(key)
+            let signature = try SignatureCommitment.signature(path: path, text: texts[path], key: layer.key, skey: layer.skey, channels: layer.b.count)
+            layer.b.assign(Tensor(shape: [signature.channels], data: signature.bits))
         }
     }
 

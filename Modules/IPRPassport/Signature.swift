@@ -4,7 +4,9 @@ import IPRTensor
 /// the signs of the passport scale γ by the sign loss.
 ///
 /// Text encoding (SPEC §2): the text's UTF-8 bytes, 8 bits each, most significant bit first,
-/// bit 1 → +1 and bit 0 → −1, in channels 0..<8·bytes; every other channel gets a seeded random ±1.
+/// bit 1 → +1 and bit 0 → −1, in channels 0..<8·bytes. A passport layer's other channels carry bits
+/// of SHA-256 over its passports (`SignatureCommitment`), so that a signature cannot be chosen after
+/// the passports; `init(text:channels:seed:)` and `init(random:seed:)` make uncommitted ones.
 ///
 /// Differences from the reference (`PassportBlock.__init__` in `models/layers/passportconv2d.py`):
 /// - The reference encodes Python characters, not bytes: `format(ord(c), 'b').zfill(8)`. For ASCII
@@ -12,11 +14,10 @@ import IPRTensor
 ///   0xE9 (one Latin-1 byte where UTF-8 has two), and a character above U+00FF becomes 9–21 bits,
 ///   so the bit string cannot be cut back into characters and can overrun the channels (its length
 ///   check counts characters, `len(b) * 8 > o`). Here every text is UTF-8, so any text decodes.
-/// - The reference also pads with random bits, drawn first for all channels
-///   (`torch.sign(torch.rand(o) - 0.5)`) and then overwritten by the text bits; it draws from
-///   PyTorch's global, unseeded generator, and a draw of exactly 0.5 gives a 0 "bit". Here the draw
-///   is the same shape (random signature of all channels, text written over its head), but from
-///   `RNG(seed:)`, so a signature is reproducible from (text, channels, seed), and never 0.
+/// - The reference pads with random bits, drawn first for all channels (`torch.sign(torch.rand(o) -
+///   0.5)`) and then overwritten by the text bits, from PyTorch's global, unseeded generator (a draw
+///   of exactly 0.5 gives a 0 "bit"). Here the padding is the passports' hash: as random, never 0, and
+///   fixed by the passports, which is what lets verification refuse a signature read off a model.
 /// - Too-long text is an error in both; the limit is the same for ASCII: ⌊C/8⌋ bytes.
 public struct Signature: Equatable, Sendable {
     /// ±1 per output channel.

@@ -137,6 +137,8 @@ public enum Verifier {
         check(claimed.accuracy >= reference.accuracy - thresholds.maxAccuracyDrop,
               String(format: "accuracy with the passport %.3f ≥ model's own %.3f − %.3f", claimed.accuracy,
                      reference.accuracy, thresholds.maxAccuracyDrop))
+        let commitment = SignatureCommitment.check(passport)
+        check(commitment.passed, commitment.line)
         for c in checks { check(c.passed, c.line) }
         return VerificationReport(verdict: ok ? "verified" : "not-verified", scheme: passport.scheme.rawValue,
                                   accuracy: claimed.accuracy, referenceAccuracy: reference.accuracy,

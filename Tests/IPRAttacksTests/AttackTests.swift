@@ -50,7 +50,7 @@ struct ShrinkAttack: Attack {
         #expect(try AttackOptions([:], for: "prune", taking: prune.options).levels().count == 11)
         // (`shrink`, registered by a test above, may stand between rtll and widen.)
         let name = try #require(throws: IPRTensorError.self) { _ = try Attacks.registry.lookup("erase") }
-        #expect(name.message.contains("unknown attack 'erase'") && name.message.contains("cerb, channel-prune, distill, fake1, fake2, fake3, flip, ftal, ftll, ierb, obfuscate, permute, prune, quantize, resave, rtal, rtll"))
+        #expect(name.message.contains("unknown attack 'erase'") && name.message.contains("cerb, channel-prune, distill, fake1, fake2, fake3, flip, forge, ftal, ftll, ierb, obfuscate, permute, prune, quantize, resave, rtal, rtll"))
     }
 
     @Test func pruningSweepsFromNothingToEverything() throws {

@@ -343,7 +343,7 @@ import Testing
         #expect(badSuite.status == 64 && badSuite.stderr.contains("unknown attack 'erase'"))
 
         let unknown = try iprtool(["attack", "erase", "--out", dir + "/x"] + base)
-        #expect(unknown.status == 64 && unknown.stderr.contains("unknown attack 'erase'; known: cerb, channel-prune, distill, fake1, fake2, fake3, flip, ftal, ftll, ierb, obfuscate, permute, prune, quantize, resave, rtal, rtll, widen"))
+        #expect(unknown.status == 64 && unknown.stderr.contains("unknown attack 'erase'; known: cerb, channel-prune, distill, fake1, fake2, fake3, flip, forge, ftal, ftll, ierb, obfuscate, permute, prune, quantize, resave, rtal, rtll, widen"))
         let option = try iprtool(["attack", "prune", "--option", "epochs=3", "--out", dir + "/x"] + base)
         #expect(option.status != 0 && option.stderr.contains("attack 'prune' takes no option 'epochs'; it takes levels, save-level"))
         let fraction = try iprtool(["attack", "fake2", "--attacker-fraction", "1.5", "--out", dir + "/x"] + base)

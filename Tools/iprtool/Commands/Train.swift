@@ -187,7 +187,7 @@ extension IPRTool {
                     extra["passport_sha256"] = last
                 }
                 if !resume && keyType != .random, let pretrained {
-                    try installImageKeys(into: network, pretrained: pretrained, inputSize: inputSize, seed: secretSeed)
+                    try installImageKeys(into: network, pretrained: pretrained, inputSize: inputSize, seed: secretSeed, texts: try factory.signatureTexts())
                 }
                 if !resume && group?.isRoot ?? true {
                     var passport = try Passport.extract(from: network)
@@ -248,7 +248,7 @@ extension IPRTool.Train {
     /// Passports from real images through the pretrained model (`--key-type image|shuffle`): two
     /// independent random draws of images, one for the scale passport and one for the bias passport,
     /// drawn with the passport's seed: which images make the passport is part of the secret.
-    func installImageKeys(into model: any Layer, pretrained: String, inputSize: Int, seed: UInt64) throws {
+    func installImageKeys(into model: any Layer, pretrained: String, inputSize: Int, seed: UInt64, texts: [String: String]) throws {
         let name = keyDataset ?? data.dataset
         let root = keyData ?? data.data ?? ""
         // Any images will do: the test split where there is one, else the training images.
@@ -273,7 +273,7 @@ extension IPRTool.Train {
             return Tensor.concat(images, dim: 0)
         }
         try PassportKeys.install(keyType, into: model, pretrained: pretrained, scaleImages: try batch(order[0..<per]),
-                                 biasImages: try batch(order[per..<(2 * per)]), seed: seed)
+                                 biasImages: try batch(order[per..<(2 * per)]), seed: seed, texts: texts)
     }
 }
 

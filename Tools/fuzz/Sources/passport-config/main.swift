@@ -1,5 +1,6 @@
 import IPRModels
 import IPRPassport
+import IPRTensor
 import FuzzSupport
 
 // Passport configs (the reference's JSON: true / false / a signature text per block, nested as the
@@ -13,7 +14,7 @@ let alexnet: [ConvBlockSpec] = {
 func fuzz(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     guard let config = try? PassportConfig.parse(Array(input(data, size)), source: "<fuzz>") else { return 0 }
     if let placements = try? config.passportLayers(in: alexnet) {
-        for (k, p) in placements.enumerated() { _ = try? p.makeSignature(seed: UInt64(k)) }
+        for p in placements { _ = try? p.makeSignature(key: Tensor.ones([1, 1, 1, 1]), skey: Tensor.ones([1, 1, 1, 1])) }
     }
     return 0
 }
