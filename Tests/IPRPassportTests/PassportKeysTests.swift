@@ -44,7 +44,12 @@ import IPRTensor
         }
         let layer = try #require(passportLayers(in: model).first)
         #expect(layer.skey.array == expected.array)
+        // New passports, new signature: the bits follow the keys (a committed signature).
+        #expect(SignatureCommitment.check(try Passport.extract(from: model)).passed)
+        let randomKeysBits = try PassportBlockFactory.makeModel("alexnet", config: config, scheme: .v1, passports: passports, seed: 4, passportSeed: 4)
+        #expect(passportLayers(in: randomKeysBits.model).first?.b.array != layer.b.array)
         try PassportKeys.install(.shuffle, into: model, pretrained: dir + "/plain.safetensors", scaleImages: a, biasImages: b, seed: 6)
         #expect(layer.skey.array != expected.array && layer.key.shape == [1, 64, 16, 16])
+        #expect(SignatureCommitment.check(try Passport.extract(from: model)).passed)
     }
 }
