@@ -80,7 +80,7 @@ extension IPRTool {
                     let verdict = j.report.verdict.padding(toLength: 12, withPad: " ", startingAt: 0)
                     say(String(format: "  %-5d  ", i) + verdict + String(format: "  %8.1f%%  %8.3f, %6.1f          %6.1f%%       ", 100 * s.detection,
                                                                          s.nullMax, s.zScore, 100 * j.report.accuracy) + j.path)
-                    for r in j.report.reasons where r.hasPrefix("fail") { say("         " + r) }
+                    for r in j.report.reasons where r.hasPrefix("FAIL") { say("         " + r) }
                 }
                 say("decision: " + (decision.map { "claim \($0) (\(judged[$0].path))" } ?? "none") + " — \(because)")
             }
