@@ -113,7 +113,7 @@ struct AttackTarget: ParsableArguments {
 
     @OptionGroup var data: DataArguments
 
-    @Option(help: "The attacker's own data, for the attacks that train (ftll, ftal, rtll, rtal, fake2, fake3, cerb, ierb, distill): a dataset folder.")
+    @Option(help: "The attacker's own data, for the attacks that train (ftll, ftal, rtll, rtal, fake2, fake3, forge, cerb, ierb, distill): a dataset folder.")
     var attackerData: String?
 
     @Option(help: "Dataset of --attacker-data (default: --dataset). Another task with as many classes, e.g. fashion-mnist, is a transfer.")
