@@ -160,16 +160,11 @@ struct AttackTarget: ParsableArguments {
 
     func prepare() throws -> Prepared {
         let owner = try Passport.read(passport)
-        // A plain network (a V1 forger's, a thief's re-saved copy) is read into the owner's passport
-        // layers, as `verify` and `dispute` read it: the claim names the layers.
-        let fromPlain = try PassportCheckpoint.load(checkpoint).scheme == nil
+        // As `verify` and `dispute` read it: a passport checkpoint as it is, a plain network (a V1
+        // forger's, a thief's re-saved copy) into the owner's passport layers, which the claim names.
         func suspect() throws -> (model: any Layer, info: CheckpointInfo, scheme: Scheme) {
-            if fromPlain {
-                let read = try PassportCheckpoint.load(checkpoint, claimedBy: owner)
-                return (read.model, read.info, read.scheme)
-            }
-            let read = try PassportCheckpoint.load(checkpoint)
-            return (read.model, read.info, read.scheme!)
+            let read = try PassportCheckpoint.load(checkpoint, claimedBy: owner)
+            return (read.model, read.info, read.scheme)
         }
         let (_, info, scheme) = try suspect()
         let evaluation = try data.testBatches(for: info, checkpoint: checkpoint)
