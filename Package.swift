@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "IPRAttacks", targets: ["IPRAttacks"]),
         .library(name: "IPRDistributed", targets: ["IPRDistributed"]),
         .library(name: "IPRServe", targets: ["IPRServe"]),
+        .library(name: "IPRWorkflows", targets: ["IPRWorkflows"]),
         .executable(name: "iprtool", targets: ["iprtool"]),
     ],
     dependencies: [
@@ -66,10 +67,14 @@ let package = Package(
                 path: "Modules/IPRServe"),
         // The attack suite: the Attack protocol, its registry, the built-in attacks, reports.
         .target(name: "IPRAttacks", dependencies: ["IPRPassport", "IPRBackdoor", "IPRPlot"], path: "Modules/IPRAttacks"),
+        // What the commands do, each one call with typed options and a Codable report: the data side,
+        // ownership verification (black-box, white-box, deployed), disputes.
+        .target(name: "IPRWorkflows", dependencies: ["IPRModels", "IPRData", "IPRPassport", "IPRBackdoor", "IPRServe", "IPRTensor"],
+                path: "Modules/IPRWorkflows"),
 
         // MARK: - Tools
         .executableTarget(name: "iprtool", dependencies: [
-            "IPRTensor", "IPRData", "IPRModels", "IPRPassport", "IPRBackdoor", "IPRAttacks", "IPRDistributed", "IPRServe",
+            "IPRTensor", "IPRData", "IPRModels", "IPRPassport", "IPRBackdoor", "IPRAttacks", "IPRDistributed", "IPRServe", "IPRWorkflows",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ], path: "Tools/iprtool"),
         .executableTarget(name: "iprbench", dependencies: ["IPRTensor", "IPRModels", "IPRData", "IPRPassport"], path: "Tools/bench/Sources"),
@@ -89,6 +94,7 @@ let package = Package(
                     path: "Tests/IPRAttacksTests"),
         .testTarget(name: "IPRServeTests", dependencies: ["IPRServe", "IPRBackdoor", "IPRData", "IPRModels", "IPRTensor", "IPRTestSupport",
                                                          .product(name: "AsyncHTTPClient", package: "async-http-client")], path: "Tests/IPRServeTests"),
+        .testTarget(name: "IPRWorkflowsTests", dependencies: ["IPRWorkflows", "IPRModels", "IPRTensor"], path: "Tests/IPRWorkflowsTests"),
         .testTarget(name: "IPRToolTests", dependencies: ["iprtool", "IPRTensor"], path: "Tests/IPRToolTests"),
     ]
 )

@@ -1,3 +1,4 @@
+import IPRModels
 /// What an attack did, as `report.json` (keys the tests and users rely on).
 public struct AttackReport: Sendable, Codable, Equatable {
     /// The owner's claim at one moment.
@@ -9,8 +10,8 @@ public struct AttackReport: Sendable, Codable, Equatable {
         /// Accuracy of the public path (V2/V3): what the deployed copy gives.
         public var publicAccuracy: Double?
         /// The owner's `verify` verdict.
-        public var verdict: String
-        public init(accuracy: Double, detection: Double, publicAccuracy: Double?, verdict: String) {
+        public var verdict: Verdict
+        public init(accuracy: Double, detection: Double, publicAccuracy: Double?, verdict: Verdict) {
             self.accuracy = accuracy; self.detection = detection; self.publicAccuracy = publicAccuracy; self.verdict = verdict
         }
     }
@@ -23,10 +24,10 @@ public struct AttackReport: Sendable, Codable, Equatable {
         /// The owner's signature detection at this level.
         public var detection: Double
         /// The owner's verdict at this level.
-        public var verdict: String
+        public var verdict: Verdict
         /// Further columns an attack reports (e.g. `publicAccuracy`, `modelSignAgreement`).
         public var extra: [String: Double]
-        public init(level: Double, accuracy: Double, detection: Double, verdict: String, extra: [String: Double] = [:]) {
+        public init(level: Double, accuracy: Double, detection: Double, verdict: Verdict, extra: [String: Double] = [:]) {
             self.level = level; self.accuracy = accuracy; self.detection = detection; self.verdict = verdict; self.extra = extra
         }
     }
@@ -40,8 +41,8 @@ public struct AttackReport: Sendable, Codable, Equatable {
         /// Bit dissimilarity of the forged signature to the owner's (0…1).
         public var bdr: Double
         /// `verify`'s verdict on the forger's claim (the forged passport), the best forgery's.
-        public var verdict: String
-        public init(accuracy: Double, detection: Double, bdr: Double, verdict: String) {
+        public var verdict: Verdict
+        public init(accuracy: Double, detection: Double, bdr: Double, verdict: Verdict) {
             self.accuracy = accuracy; self.detection = detection; self.bdr = bdr; self.verdict = verdict
         }
     }
@@ -52,9 +53,9 @@ public struct AttackReport: Sendable, Codable, Equatable {
         public var before: Double
         public var after: Double
         /// `verify --trigger-set`'s verdict on the attacked model.
-        public var verdict: String
+        public var verdict: Verdict
         public var triggerSet: String
-        public init(before: Double, after: Double, verdict: String, triggerSet: String) {
+        public init(before: Double, after: Double, verdict: Verdict, triggerSet: String) {
             self.before = before; self.after = after; self.verdict = verdict; self.triggerSet = triggerSet
         }
     }
@@ -71,7 +72,7 @@ public struct AttackReport: Sendable, Codable, Equatable {
     /// The trigger-set claim, for attacks that measure it (`distill` with a trigger set).
     public var trigger: TriggerClaim?
     /// The owner's verdict on the attacked model (`after.verdict`).
-    public var ownerVerdict: String
+    public var ownerVerdict: Verdict
     public var seconds: Double
 
     public init(attack: String, levelMeaning: String? = nil, options: [String: String], seed: UInt64, before: Measurement,
@@ -85,7 +86,7 @@ public struct AttackReport: Sendable, Codable, Equatable {
         let extras = Array(Set(steps.flatMap { $0.extra.keys })).sorted()
         var lines = [(["level", "accuracy", "detection", "verdict"] + extras).joined(separator: ",")]
         for s in steps {
-            lines.append(([String(s.level), String(s.accuracy), String(s.detection), s.verdict]
+            lines.append(([String(s.level), String(s.accuracy), String(s.detection), s.verdict.rawValue]
                           + extras.map { s.extra[$0].map { String($0) } ?? "" }).joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"

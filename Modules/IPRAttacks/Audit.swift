@@ -27,8 +27,17 @@ public enum Audit {
 
     /// How one attack of an audit ended.
     public struct Entry: Sendable, Equatable, Codable {
-        /// `done`, `resumed` (its report was already there), `failed`, or `not-run` (interrupted first).
-        public var status: String
+        public enum Status: String, Sendable, Codable {
+            /// Run now.
+            case done
+            /// Its report was already there (`--resume`).
+            case resumed
+            /// It threw; `error` says why.
+            case failed
+            /// The audit was interrupted before it.
+            case notRun = "not-run"
+        }
+        public var status: Status
         public var attack: String
         public var options: [String: String]
         public var error: String?
@@ -55,11 +64,11 @@ public enum Audit {
             let folder = out + "/" + item.attack
             if report.interrupted || Interrupt.requested {
                 report.interrupted = true
-                report.entries.append(Entry(status: "not-run", attack: item.attack, options: item.options))
+                report.entries.append(Entry(status: .notRun, attack: item.attack, options: item.options))
                 continue
             }
             if resume, let previous = try? JSONDecoder().decode(AttackReport.self, from: Data(contentsOf: URL(fileURLWithPath: folder + "/report.json"))) {
-                report.entries.append(Entry(status: "resumed", attack: item.attack, options: previous.options, report: previous))
+                report.entries.append(Entry(status: .resumed, attack: item.attack, options: previous.options, report: previous))
                 progress("[\(k + 1)/\(suite.count)] \(item.attack): kept from the previous run")
                 continue
             }
@@ -67,10 +76,10 @@ public enum Audit {
             do {
                 let outcome = try Attacks.run(item.attack, options: item.options) { try makeContext(item.attack, $0) }
                 try AttackFiles.write(outcome, to: folder, info: info)
-                report.entries.append(Entry(status: "done", attack: item.attack, options: outcome.report.options, report: outcome.report))
+                report.entries.append(Entry(status: .done, attack: item.attack, options: outcome.report.options, report: outcome.report))
                 progress("[\(k + 1)/\(suite.count)] \(item.attack): owner's verdict \(outcome.report.ownerVerdict) (\(String(format: "%.0f", outcome.report.seconds)) s)")
             } catch {
-                report.entries.append(Entry(status: "failed", attack: item.attack, options: item.options, error: "\(error)"))
+                report.entries.append(Entry(status: .failed, attack: item.attack, options: item.options, error: "\(error)"))
                 progress("[\(k + 1)/\(suite.count)] \(item.attack) failed: \(error)")
             }
             try write(report, to: out)
@@ -99,7 +108,7 @@ public enum Audit {
         for e in report.entries {
             let what = descriptions[e.attack] ?? ""
             guard let r = e.report else {
-                lines.append("| \(e.attack) | \(what) | – | \(e.status) | \(e.error.map { $0.replacingOccurrences(of: "|", with: "/") } ?? "") | |")
+                lines.append("| \(e.attack) | \(what) | – | \(e.status.rawValue) | \(e.error.map { $0.replacingOccurrences(of: "|", with: "/") } ?? "") | |")
                 continue
             }
             var gets = ""
@@ -110,7 +119,7 @@ public enum Audit {
             }
             var files = ["[report](\(e.attack)/report.json)"]
             if !r.steps.isEmpty { files += ["[plot](\(e.attack)/plot.png)", "[steps](\(e.attack)/steps.csv)"] }
-            lines.append("| \(e.attack)\(e.status == "resumed" ? " (resumed)" : "") | \(what) | \(pct(r.before.detection)) → \(pct(r.after.detection)) | \(r.ownerVerdict) | \(gets) | \(files.joined(separator: ", ")) |")
+            lines.append("| \(e.attack)\(e.status == .resumed ? " (resumed)" : "") | \(what) | \(pct(r.before.detection)) → \(pct(r.after.detection)) | \(r.ownerVerdict) | \(gets) | \(files.joined(separator: ", ")) |")
         }
         let seconds = report.entries.compactMap { $0.report?.seconds }.reduce(0, +)
         lines += ["", String(format: "%d attacks, %.0f s of attacking.", report.entries.filter { $0.report != nil }.count, seconds)]

@@ -36,7 +36,7 @@ struct EditedModel {
             suspect = try PassportCheckpoint.loadSuspect(file, source: "the edited model", claimedBy: context.ownerPassport,
                                                          reference: aligned ? (stolen, "the stolen model") : nil)
         } catch let error as IPRTensorError where !aligned && error.code == .stateDictMismatch {
-            return (.init(accuracy: .nan, detection: .nan, publicAccuracy: nil, verdict: "not-loadable"), nil)
+            return (.init(accuracy: .nan, detection: .nan, publicAccuracy: nil, verdict: .notLoadable), nil)
         }
         let r = try Verifier.verify(model: suspect.model, passport: context.ownerPassport, data: context.evaluation,
                                     thresholds: context.thresholds, seed: context.seed, unreadable: suspect.unreadable, checks: suspect.checks)
@@ -49,9 +49,9 @@ struct EditedModel {
     func step(_ level: Double, _ file: SafeTensorsFile) throws -> (AttackReport.Step, AttackReport.Measurement) {
         let (with, alignment) = try measure(file, aligned: true)
         let (without, _) = try measure(file, aligned: false)
-        var extra = ["detectionWithoutReference": without.detection, "verifiedWithoutReference": without.verdict == "verified" ? 1 : 0]
+        var extra = ["detectionWithoutReference": without.detection, "verifiedWithoutReference": without.verdict == .verified ? 1 : 0]
         if let alignment { extra["matchedFraction"] = alignment.matchedFraction; extra["meanSimilarity"] = alignment.meanSimilarity }
-        context.progress(String(format: "level %g: with the reference %@ (detection %.1f%%), without %@", level, with.verdict, 100 * with.detection, without.verdict))
+        context.progress(String(format: "level %g: with the reference %@ (detection %.1f%%), without %@", level, with.verdict.rawValue, 100 * with.detection, without.verdict.rawValue))
         return (.sweep(level: level, with, extra: extra), with)
     }
 }

@@ -45,7 +45,7 @@ public struct TriggerEvidence: Sendable, Codable, Equatable {
 
 /// A black-box verdict: evidence, thresholds and one line per check.
 public struct BlackBoxReport: Sendable, Codable, Equatable {
-    public var verdict: String
+    public var verdict: Verdict
     /// The trigger set's name (its folder).
     public var triggerSet: String
     public var trigger: TriggerEvidence
@@ -99,7 +99,7 @@ public enum BlackBoxVerifier {
             check(accuracy > top, String(format: "above all %d null models (max %.3f, empirical p = %.3g)",
                                          nullAccuracies.count, top, evidence.nullPValue ?? 1))
         }
-        return BlackBoxReport(verdict: ok ? "verified" : "not-verified", triggerSet: triggerSet, trigger: evidence,
+        return BlackBoxReport(verdict: Verdict(passed: ok), triggerSet: triggerSet, trigger: evidence,
                               thresholds: thresholds, reasons: reasons)
     }
 }

@@ -49,7 +49,7 @@ public struct VerificationReport: Sendable, Codable, Equatable {
         public var zScore: Double
     }
 
-    public var verdict: String
+    public var verdict: Verdict
     public var scheme: String
     /// Accuracy with the claimed passport (the private path for V2).
     public var accuracy: Double
@@ -140,7 +140,7 @@ public enum Verifier {
         let commitment = SignatureCommitment.check(passport)
         check(commitment.passed, commitment.line)
         for c in checks { check(c.passed, c.line) }
-        return VerificationReport(verdict: ok ? "verified" : "not-verified", scheme: passport.scheme.rawValue,
+        return VerificationReport(verdict: Verdict(passed: ok), scheme: passport.scheme.rawValue,
                                   accuracy: claimed.accuracy, referenceAccuracy: reference.accuracy,
                                   publicAccuracy: passport.scheme.hasPrivatePath ? reference.accuracy : nil, forgedAccuracies: forged,
                                   passportStatistics: reestimated > 0 ? "re-estimated on the \(claimed.samples) verification images for each passport (\(reestimated) layers)" : nil,

@@ -29,8 +29,8 @@ struct ShrinkAttack: Attack {
         let outcome = try Attacks.run("shrink", options: ["factor": "0"]) { options in
             try Trained.context(trained, scheme: .v1, attack: "shrink", options: options.values)
         }
-        #expect(outcome.report.before.verdict == "verified" && outcome.report.after.detection == 0)
-        #expect(outcome.report.seconds > 0 && outcome.report.ownerVerdict == "not-verified")
+        #expect(outcome.report.before.verdict == .verified && outcome.report.after.detection == 0)
+        #expect(outcome.report.seconds > 0 && outcome.report.ownerVerdict == .notVerified)
         let dir = temporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let files = try AttackFiles.write(outcome, to: dir, info: trained.info)
@@ -60,7 +60,7 @@ struct ShrinkAttack: Attack {
             let r = outcome.report
             #expect(r.steps.map(\.level) == [0, 0.5, 1])
             #expect(r.steps[0].accuracy == (r.before.publicAccuracy ?? r.before.accuracy) && r.steps[0].detection == r.before.detection)
-            #expect(r.steps[2].detection == 0 && r.steps[2].verdict == "not-verified")   // every weight zero: γ = 0
+            #expect(r.steps[2].detection == 0 && r.steps[2].verdict == .notVerified)   // every weight zero: γ = 0
             #expect((r.before.publicAccuracy != nil) == (scheme == .v2))
             #expect((r.steps[0].extra["passportAccuracy"] != nil) == (scheme == .v2))
             // The model kept is pruned at the save level: half of all weights are zero.
@@ -83,7 +83,7 @@ struct ShrinkAttack: Attack {
             if scheme == .v1 { #expect(agreement[0] == r.before.detection) }
             #expect(abs(agreement[2] - (1 - agreement[0])) < 1e-9, "\(scheme): every sign flipped")
             #expect(r.steps.allSatisfy { $0.detection == r.before.detection }, "\(scheme): the weights are untouched")
-            #expect(r.steps[2].accuracy < r.steps[0].accuracy && r.ownerVerdict == "verified")
+            #expect(r.steps[2].accuracy < r.steps[0].accuracy && r.ownerVerdict == .verified)
             #expect(noGrad { context.model(probe, .eval) }.array == untouched, "\(scheme): the model is restored")
         }
     }
@@ -100,7 +100,7 @@ struct ShrinkAttack: Attack {
         #expect(forged.detection == 1)   // the forger claims exactly the signs its passport gives
         #expect(forged.bdr > 0.05 && forged.bdr < 0.95)
         #expect(forged.accuracy < outcome.report.before.accuracy, "\(forged) before \(outcome.report.before)")
-        #expect(outcome.report.ownerVerdict == "verified")
+        #expect(outcome.report.ownerVerdict == .verified)
         // The forged passport is a passport file like any other: its claim can be checked again.
         let passport = try #require(outcome.forgedPassport)
         let path = temporaryDirectory() + ".safetensors"
@@ -110,7 +110,7 @@ struct ShrinkAttack: Attack {
                                         thresholds: context.thresholds, seed: 3)
         #expect(again.signature.detection == 1)
         #expect(again.accuracy >= forged.accuracy - 1e-12)   // the best forgery, against the mean of those tried
-        #expect(forged.verdict == "verified" || again.verdict == "not-verified")   // the best forgery is the one written
+        #expect(forged.verdict == .verified || again.verdict == .notVerified)   // the best forgery is the one written
     }
 
     @Test func theReportHasTheKeysUsersRelyOn() throws {
@@ -173,7 +173,7 @@ struct ShrinkAttack: Attack {
             let after = context.model.namedParameters().filter { $0.name.hasSuffix("weight") && !$0.name.contains("fc") }.map { $0.tensor.array }
             #expect(after == weights, "\(scheme): the conv weights are frozen")
             let r = outcome.report, forged = try #require(r.forged)
-            #expect(r.steps.count == 2 && forged.verdict == "no-passport" && forged.bdr > 0.2 && forged.bdr < 0.8, "\(scheme): \(forged)")
+            #expect(r.steps.count == 2 && forged.verdict == .noPassport && forged.bdr > 0.2 && forged.bdr < 0.8, "\(scheme): \(forged)")
             #expect(r.after.detection == r.before.detection, "\(scheme): the owner's γ comes from the same frozen weights")
             // The forger's network: V2 with its public γ, β; V1 a plain network with them as its norms' affine.
             let network = try #require(outcome.attackedModel)

@@ -27,7 +27,7 @@ struct BrokenAttack: Attack {
         let out = FileManager.default.temporaryDirectory.appendingPathComponent("ipr-audit-\(UUID())").path
         defer { try? FileManager.default.removeItem(atPath: out) }
         let first = try run(out, resume: false)
-        #expect(first.entries.map(\.status) == ["done", "failed", "done"] && !first.interrupted)
+        #expect(first.entries.map(\.status) == [.done, .failed, .done] && !first.interrupted)
         #expect(first.entries[1].error?.contains("broken on purpose") == true)
         let markdown = try String(contentsOfFile: out + "/audit.md", encoding: .utf8)
         #expect(markdown.contains("| prune |") && markdown.contains("[plot](prune/plot.png)") && markdown.contains("| broken |")
@@ -36,7 +36,7 @@ struct BrokenAttack: Attack {
         #expect(json == first)
         // Resume: finished attacks are kept, the failed one is tried again.
         let second = try run(out, resume: true)
-        #expect(second.entries.map(\.status) == ["resumed", "failed", "resumed"])
+        #expect(second.entries.map(\.status) == [.resumed, .failed, .resumed])
         #expect(second.entries[0].report == first.entries[0].report)
     }
 
@@ -45,7 +45,7 @@ struct BrokenAttack: Attack {
         defer { try? FileManager.default.removeItem(atPath: out); Interrupt.reset() }
         Interrupt.simulate()
         let report = try run(out, resume: false)
-        #expect(report.interrupted && report.entries.allSatisfy { $0.status == "not-run" })
+        #expect(report.interrupted && report.entries.allSatisfy { $0.status == .notRun })
         #expect(try String(contentsOfFile: out + "/audit.md", encoding: .utf8).contains("--resume"))
     }
 }

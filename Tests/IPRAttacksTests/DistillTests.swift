@@ -19,13 +19,13 @@ import IPRTestSupport
                                           attacker: attacker, triggers: ColourTriggers(count: 20, classes: 2, seed: 5))
         let outcome = try Attacks.registry.lookup("distill").run(context)
         let r = outcome.report
-        #expect(r.before.verdict == "verified")
+        #expect(r.before.verdict == .verified)
         #expect(r.steps.map(\.level) == [1, 2, 3, 4])
         let last = try #require(r.steps.last)
         #expect(last.extra["agreement"].map { $0 >= 0.9 } == true, "the student learned the stolen model's answers: \(last)")
         #expect(last.accuracy >= 0.9, "\(last)")
         // Channels the alignment cannot match are unreadable; those it matches by chance read at chance.
-        #expect(r.ownerVerdict == "not-verified" && r.after.detection < 0.75, "new weights carry no signature: \(r.after)")
+        #expect(r.ownerVerdict == .notVerified && r.after.detection < 0.75, "new weights carry no signature: \(r.after)")
         #expect(last.extra["matchedFraction"].map { $0 < 0.5 } == true, "the alignment finds no copy of the owner's model: \(last)")
 
         let student = try #require(outcome.attackedModel), info = try #require(outcome.attackedInfo)
@@ -39,7 +39,7 @@ import IPRTestSupport
         let claim = try #require(r.trigger)
         #expect(claim.before == Double(try BlackBoxVerifier.matches(ModelOracle(try trained.load()), triggers: triggers).matched) / 20)
         #expect(claim.after == Double(try BlackBoxVerifier.matches(ModelOracle(student), triggers: triggers).matched) / 20)
-        #expect(claim.verdict == "not-verified", "20 triggers at 1/2 each cannot reach p ≤ 1e-6: \(claim)")
+        #expect(claim.verdict == .notVerified, "20 triggers at 1/2 each cannot reach p ≤ 1e-6: \(claim)")
     }
 
     @Test func itNeedsTheAttackersImages() throws {

@@ -15,7 +15,7 @@ import IPRTestSupport
         let context = try Trained.context(trained, scheme: scheme, attack: "forge", options: ["epochs": "3", "lr": "0.05"], attacker: attacker)
         let outcome = try Attacks.registry.lookup("forge").run(context)
         let r = outcome.report
-        #expect(r.before.verdict == "verified" && r.ownerVerdict == "verified", "the owner's claim is untouched")
+        #expect(r.before.verdict == .verified && r.ownerVerdict == .verified, "the owner's claim is untouched")
         let forged = try #require(outcome.forgedPassport)
 
         var thresholds = VerificationThresholds()
@@ -23,7 +23,7 @@ import IPRTestSupport
         thresholds.forgedAccuracySamples = 0
         let claim = try Verifier.verify(model: try trained.load(), passport: forged, data: Trained.evaluation, thresholds: thresholds)
         #expect(claim.signature.detection == 1, "the claim is what its passports produce")
-        #expect(claim.verdict == "not-verified" && r.forged?.verdict == "not-verified")
+        #expect(claim.verdict == .notVerified && r.forged?.verdict == .notVerified)
         let failed = claim.reasons.filter { $0.hasPrefix("FAIL") }
         #expect(failed.count == 1 && failed[0].contains("signature committed"), "only the commitment refuses it: \(claim.reasons)")
 

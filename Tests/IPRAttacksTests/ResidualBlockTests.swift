@@ -39,7 +39,7 @@ import Testing
                 #expect(context.model.namedParameters().filter { $0.name.hasSuffix("weight") }.map { $0.tensor.array } == convs,
                         "\(name) \(scheme): every weight frozen")
                 let r = outcome.report, forged = try #require(r.forged)
-                #expect(r.steps.count == 3 && forged.verdict == "no-passport" && forged.bdr >= 0 && forged.bdr <= 1)
+                #expect(r.steps.count == 3 && forged.verdict == .noPassport && forged.bdr >= 0 && forged.bdr <= 1)
                 #expect(r.steps.last?.extra["bdr"] == forged.bdr)
                 #expect(r.after.detection == r.before.detection, "\(name) \(scheme): the owner's passport runs through the same weights")
                 // V2: the forger's γ'' is the released model's public γ; V1: a plain network's affine.
@@ -84,12 +84,12 @@ import Testing
         thresholds.nullSamples = 99
         thresholds.forgedAccuracySamples = 0
         let ownerReport = try Verifier.verify(model: suspect, passport: trained.passport, data: Trained.evaluation, thresholds: thresholds)
-        #expect(ownerReport.verdict == "verified" && ownerReport.signature.detection == outcome.report.after.detection)
+        #expect(ownerReport.verdict == .verified && ownerReport.signature.detection == outcome.report.after.detection)
         #expect(ownerReport.referenceAccuracy == forged.accuracy, "the model's own accuracy is the forger's network's")
         #expect(ownerReport.passportStatistics?.contains("re-estimated") == true, "the forger's statistics are not the passport's")
         #expect(try Evaluation.run(suspect, on: Trained.evaluation).accuracy == forged.accuracy, "verification leaves the suspect as it was")
         let random = try Verifier.verify(model: suspect, passport: trained.passport.randomized(seed: 8), data: Trained.evaluation, thresholds: thresholds)
-        #expect(random.verdict == "not-verified")
+        #expect(random.verdict == .notVerified)
 
         // The forger's own passport for its network (fake3 on the file, as `iprtool attack fake3` reads
         // it): the passport drives γ while it is optimised, and the network runs as it did afterwards.
@@ -98,7 +98,7 @@ import Testing
                                                   evaluation: Trained.evaluation, attackerData: attacker,
                                                   options: try AttackOptions(["epochs": "2"], for: "fake3", taking: fake3.options), seed: 3,
                                                   thresholds: thresholds))
-        #expect(forgery.report.before.verdict == "verified")
+        #expect(forgery.report.before.verdict == .verified)
         #expect(try Evaluation.run(suspect, on: Trained.evaluation).accuracy == forged.accuracy, "the forger's network runs as it did")
         let blocks = passportLayers(in: suspect).compactMap { $0 as? PassportBlock }
         let carried = blocks.map(\.freeAffine)

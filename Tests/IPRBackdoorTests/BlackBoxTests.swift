@@ -34,25 +34,25 @@ struct ScriptedOracle: LabelOracle {
 
     @Test func aWatermarkedModelIsVerifiedAndAnUnrelatedOneIsNot() throws {
         let owner = try report(correct: 95)
-        #expect(owner.verdict == "verified")
+        #expect(owner.verdict == .verified)
         #expect(owner.trigger.matched == 95 && owner.trigger.total == 100 && owner.trigger.accuracy == 0.95)
         #expect(owner.trigger.pValue == binomialTail(successes: 95, trials: 100, p: 0.1) && owner.trigger.pValue < 1e-80)
         #expect(owner.trigger.nullPValue == nil && owner.reasons.allSatisfy { $0.hasPrefix("pass: ") })
         let chance = try report(correct: 10)
-        #expect(chance.verdict == "not-verified" && chance.trigger.pValue > 0.4)
+        #expect(chance.verdict == .notVerified && chance.trigger.pValue > 0.4)
         #expect(chance.reasons.filter { $0.hasPrefix("FAIL: ") }.count == 2)
         // 40 of 100 is far beyond chance (p ≈ 1e-14) but below the accuracy a watermark must keep.
         let weak = try report(correct: 40)
-        #expect(weak.trigger.pValue < 1e-6 && weak.verdict == "not-verified")
+        #expect(weak.trigger.pValue < 1e-6 && weak.verdict == .notVerified)
         #expect(weak.reasons == [weak.reasons[0], weak.reasons[1]] && weak.reasons[0].hasPrefix("FAIL: trigger accuracy"))
     }
 
     @Test func nullModelsMustAllScoreBelowTheSuspect() throws {
         let clear = try report(correct: 95, nulls: [9, 14])
-        #expect(clear.verdict == "verified" && clear.trigger.nullAccuracies == [0.09, 0.14])
+        #expect(clear.verdict == .verified && clear.trigger.nullAccuracies == [0.09, 0.14])
         #expect(clear.trigger.nullPValue == 1.0 / 3)
         let beaten = try report(correct: 95, nulls: [9, 97])
-        #expect(beaten.verdict == "not-verified" && beaten.trigger.nullPValue == 2.0 / 3)
+        #expect(beaten.verdict == .notVerified && beaten.trigger.nullPValue == 2.0 / 3)
         #expect(beaten.reasons.last!.hasPrefix("FAIL: above all 2 null models"))
     }
 

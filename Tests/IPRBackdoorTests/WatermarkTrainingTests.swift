@@ -43,17 +43,17 @@ import IPRTensor
         try train(watermarked, on: try triggers.mixed(into: base, perBatch: 4, inputSize: 8, normalize: Self.identity, seed: 5), epochs: 60)
         let owner = try BlackBoxVerifier.verify(ModelOracle(watermarked), triggers: triggerBatches, classes: 4,
                                                 triggerSet: triggers.name, thresholds: thresholds)
-        #expect(owner.verdict == "verified", "\(owner.reasons)")
+        #expect(owner.verdict == .verified, "\(owner.reasons)")
 
         let plain = model(seed: 4)
         try train(plain, on: LoaderTrainingData(loader: base, samples: 16), epochs: 60)
         let other = try BlackBoxVerifier.verify(ModelOracle(plain), triggers: triggerBatches, classes: 4, triggerSet: triggers.name,
                                                 nullModels: [], thresholds: thresholds)
-        #expect(other.verdict == "not-verified", "\(other.reasons)")
+        #expect(other.verdict == .notVerified, "\(other.reasons)")
         #expect(other.trigger.accuracy < owner.trigger.accuracy)
         // The model trained without the trigger set is the null model the owner's claim must beat.
         let withNull = try BlackBoxVerifier.verify(ModelOracle(watermarked), triggers: triggerBatches, classes: 4, triggerSet: triggers.name,
                                                    nullModels: [ModelOracle(plain)], thresholds: thresholds)
-        #expect(withNull.verdict == "verified" && withNull.trigger.nullAccuracies == [other.trigger.accuracy])
+        #expect(withNull.verdict == .verified && withNull.trigger.nullAccuracies == [other.trigger.accuracy])
     }
 }

@@ -29,8 +29,8 @@ import IPRTestSupport
         let probe = Tensor.normal([4, 3, 8, 8], rng: &rng)
         let before = noGrad { releasedModel(probe, .eval) }.array
         let fromRelease = try Verifier.verify(model: releasedModel, passport: passport, data: test, thresholds: thresholds)
-        #expect(fromCheckpoint.verdict == "verified", "\(fromCheckpoint.reasons)")
-        #expect(fromRelease.verdict == "verified", "\(fromRelease.reasons)")
+        #expect(fromCheckpoint.verdict == .verified, "\(fromCheckpoint.reasons)")
+        #expect(fromRelease.verdict == .verified, "\(fromRelease.reasons)")
         #expect(fromRelease.accuracy >= 0.9 && abs(fromRelease.accuracy - fromCheckpoint.accuracy) <= 0.05)
         #expect(fromRelease.passportStatistics?.contains("re-estimated on the 64 verification images") == true)
         let s = fromRelease.signature
@@ -51,10 +51,10 @@ import IPRTestSupport
         }
         #expect(noGrad { releasedModel(probe, .eval) }.array != before)
         let fromFineTuned = try Verifier.verify(model: releasedModel, passport: passport, data: test, thresholds: thresholds)
-        #expect(fromFineTuned.verdict == "verified", "\(fromFineTuned.reasons)")
+        #expect(fromFineTuned.verdict == .verified, "\(fromFineTuned.reasons)")
 
         let forged = try Verifier.verify(model: PassportCheckpoint.load(released).model, passport: otherPassport, data: test, thresholds: thresholds)
-        #expect(forged.verdict == "not-verified")
+        #expect(forged.verdict == .notVerified)
         #expect(forged.signature.detection < 0.9)
     }
 

@@ -63,22 +63,22 @@ import IPRTestSupport
             // of its 64 bits unreadable, random passports read all 48 others in ~5 % of draws, so the
             // null decides its pruned copies' verdict, honestly; AlexNet's layers are wide (BENCHMARKS.md).
             if scheme.hasPrivatePath || edit.prunedBits == 0 {
-                #expect(report.verdict == "verified", "\(scheme) \(edit.name): \(report.reasons)")
+                #expect(report.verdict == .verified, "\(scheme) \(edit.name): \(report.reasons)")
             }
             #expect(report.signature.detection >= 0.95 && report.signature.bits == 64 - edit.prunedBits, "\(scheme) \(edit.name)")
             #expect(read.unreadable["block"]?.count ?? 0 == edit.prunedBits && report.layers[0].unreadable == edit.prunedBits)
             #expect(read.alignment?.isCopy == true)
             // Another run's passport claims the owner's edited copy in vain.
-            #expect(try verify(edit.file, claim: otherPassport, reference: owner).0.verdict == "not-verified", "\(scheme) \(edit.name)")
+            #expect(try verify(edit.file, claim: otherPassport, reference: owner).0.verdict == .notVerified, "\(scheme) \(edit.name)")
         }
         // Without the reference the permutation scrambles the bits.
         let permuted = try edits(of: owner)[0].file
         let unaligned = try verify(permuted, claim: passport, reference: nil).0
-        #expect(unaligned.verdict == "not-verified" && unaligned.signature.detection < 0.8, "\(unaligned.signature)")
+        #expect(unaligned.verdict == .notVerified && unaligned.signature.detection < 0.8, "\(unaligned.signature)")
         // The same edits of another run's model: not the owner's, with the owner's copy as reference.
         for edit in try edits(of: other) {
             let (report, read) = try verify(edit.file, claim: passport, reference: owner)
-            #expect(report.verdict == "not-verified", "\(scheme) another run, \(edit.name): \(read.alignment?.summary ?? "")")
+            #expect(report.verdict == .notVerified, "\(scheme) another run, \(edit.name): \(read.alignment?.summary ?? "")")
             #expect(read.alignment?.isCopy == false, "\(scheme) another run, \(edit.name): \(read.alignment?.summary ?? "")")
         }
     }
@@ -95,7 +95,7 @@ import IPRTestSupport
         var described = passport
         described.describe(try CheckpointInfo(metadata: released.metadata, source: "released"))
         let (report, read) = try verify(stripped, claim: described, reference: nil)
-        #expect(report.verdict == "verified" && read.notes.contains { $0.contains("comes from the passport file") })
+        #expect(report.verdict == .verified && read.notes.contains { $0.contains("comes from the passport file") })
         let widened = try ChannelEdit.widen(released, graph: graph, groups: ["block"], extra: 8, seed: 8)
         let error = try #require(throws: IPRTensorError.self) { try verify(widened, claim: passport, reference: nil) }
         #expect(error.message.contains("--reference"))

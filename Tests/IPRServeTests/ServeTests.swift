@@ -75,7 +75,7 @@ import Testing
     @Test func verdictsOverHTTPEqualTheVerdictsOnTheModel() async throws {
         let (plain, marked) = try Self.models()
         let folder = try TriggerFolder(root: Self.triggers)
-        for (model, expected) in [(marked, "verified"), (plain, "not-verified")] {
+        for (model, expected) in [(marked, Verdict.verified), (plain, .notVerified)] {
             let local = try BlackBoxVerifier.verify(ModelOracle(model), triggers: folder.batches(inputSize: 8, normalize: .imageNet),
                                                     classes: 10, triggerSet: Self.triggers)
             #expect(local.verdict == expected, "\(local.reasons)")

@@ -40,7 +40,7 @@ struct DistillAttack: Attack {
         let sgd = SGD(parameters: student.trainableParameters(), learningRate: Float(lr), momentum: 0.9, weightDecay: Float(decay))
         let edit = try EditedModel(context)
 
-        var steps: [AttackReport.Step] = [], after = before, triggerAfter: (accuracy: Double, verdict: String)?
+        var steps: [AttackReport.Step] = [], after = before, triggerAfter: (accuracy: Double, verdict: Verdict)?
         for epoch in 1...epochs {
             var loss = 0.0, seen = 0
             try data.batches.forEachBatch(epoch: epoch - 1) { images, _ in

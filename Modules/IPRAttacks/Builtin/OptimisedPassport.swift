@@ -65,7 +65,7 @@ struct OptimisedPassport: Attack {
                                               context: ForwardContext(training: false, path: path)).accuracy
             var distance = 0.0
             for (r, f) in zip(real, forged) { distance += Double(noGrad { (f - r).pow(2).mean() }.item) / Double(real.count) }
-            steps.append(.init(level: Double(epoch), accuracy: accuracy, detection: detection(), verdict: "–", extra: ["passportMSE": distance]))
+            steps.append(.init(level: Double(epoch), accuracy: accuracy, detection: detection(), verdict: .unmeasured, extra: ["passportMSE": distance]))
             context.progress("fake3 epoch \(epoch)/\(epochs): accuracy with the forged passport \(percent(accuracy)), target signature \(percent(steps.last!.detection))")
         }
 

@@ -48,7 +48,7 @@ struct OutsiderForgery: Attack {
             }
             let accuracy = try Evaluation.run(model, on: data.evaluation ?? context.evaluation,
                                               context: ForwardContext(training: false, path: path)).accuracy
-            steps.append(.init(level: Double(epoch), accuracy: accuracy, detection: 1, verdict: "–"))
+            steps.append(.init(level: Double(epoch), accuracy: accuracy, detection: 1, verdict: .unmeasured))
             context.progress("forge epoch \(epoch)/\(epochs): accuracy with the optimised passport \(percent(accuracy))")
         }
 

@@ -39,7 +39,7 @@ struct RandomPassportForgery: Attack {
         }
         let forgery = AttackReport.Forgery(accuracy: mean { $0.report.accuracy }, detection: mean { $0.report.signature.detection },
                                            bdr: mean { $0.bdr },
-                                           verdict: claims.contains { $0.report.verdict == "verified" } ? "verified" : "not-verified")
+                                           verdict: Verdict(passed: claims.contains { $0.report.verdict == .verified }))
         let after = try context.measure()
         let report = AttackReport(attack: "fake1", options: context.options.values, seed: context.seed, before: before, after: after,
                                   forged: forgery)

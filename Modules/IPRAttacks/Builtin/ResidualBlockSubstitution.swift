@@ -59,7 +59,7 @@ struct ResidualBlockSubstitution: Attack {
             noGrad { substitute(true) }
             let accuracy = try Evaluation.run(model, on: data.evaluation ?? context.evaluation).accuracy
             let bdr = bitDissimilarity(substituted().map { signs($0.array) }, owner)
-            steps.append(.init(level: Double(epoch), accuracy: accuracy, detection: 1 - bdr, verdict: "no-passport", extra: ["bdr": bdr]))
+            steps.append(.init(level: Double(epoch), accuracy: accuracy, detection: 1 - bdr, verdict: .noPassport, extra: ["bdr": bdr]))
             context.progress("\(name) epoch \(epoch)/\(epochs): accuracy \(percent(accuracy)), forged signature differs from the owner's in \(percent(bdr))")
         }
         // The forger's network: γ'' is a constant once trained, so the blocks fold into it — a V2/V3
@@ -73,7 +73,7 @@ struct ResidualBlockSubstitution: Attack {
             if let v2 = layer as? PassportPrivateBlock { v2.publicScale.assign(final[k]); v2.publicBias.assign(betas[k]) }
         }
         let after = try context.measure()
-        let forgery = AttackReport.Forgery(accuracy: steps.last!.accuracy, detection: 1, bdr: bitDissimilarity(forged, owner), verdict: "no-passport")
+        let forgery = AttackReport.Forgery(accuracy: steps.last!.accuracy, detection: 1, bdr: bitDissimilarity(forged, owner), verdict: .noPassport)
         let report = AttackReport(attack: name, levelMeaning: "epoch of training γ, β and the residual blocks", options: context.options.values,
                                   seed: context.seed, before: before, after: after, steps: steps, forged: forgery)
         return try .forgerNetwork(report, context) {

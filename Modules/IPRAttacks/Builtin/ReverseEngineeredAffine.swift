@@ -48,7 +48,7 @@ struct ReverseEngineeredAffine: Attack {
                 sgd.step()
             }
             let accuracy = try Evaluation.run(model, on: data.evaluation ?? context.evaluation).accuracy
-            steps.append(.init(level: Double(epoch), accuracy: accuracy, detection: agreement(target), verdict: "no-passport",
+            steps.append(.init(level: Double(epoch), accuracy: accuracy, detection: agreement(target), verdict: .noPassport,
                                extra: ["ownerSignAgreement": agreement(owner)]))
             context.progress("fake2 epoch \(epoch)/\(epochs): accuracy \(percent(accuracy)), forged signature kept \(percent(steps.last!.detection))")
         }
@@ -56,7 +56,7 @@ struct ReverseEngineeredAffine: Attack {
         free.use(false)
         let after = try context.measure()
         let forgery = AttackReport.Forgery(accuracy: steps.last!.accuracy, detection: steps.last!.detection,
-                                           bdr: bitDissimilarity(forgedSignature, owner), verdict: "no-passport")
+                                           bdr: bitDissimilarity(forgedSignature, owner), verdict: .noPassport)
         let report = AttackReport(attack: "fake2", levelMeaning: "epoch of training γ, β", options: context.options.values,
                                   seed: context.seed, before: before, after: after, steps: steps, forged: forgery)
         // V2/V3's forged γ, β are the public path's, in the state dict; V1's go into a plain network's norms.

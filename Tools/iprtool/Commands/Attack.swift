@@ -6,6 +6,7 @@ import IPRData
 import IPRModels
 import IPRPassport
 import IPRTensor
+import IPRWorkflows
 
 extension IPRTool {
     struct AttacksCommand: ParsableCommand {
@@ -80,22 +81,22 @@ extension IPRTool {
             let r = outcome.report
             func line(_ label: String, _ m: AttackReport.Measurement) -> String {
                 String(format: "  %@ accuracy with the passport %.1f%%%@, detection %.1f%%, owner's verdict %@", label, 100 * m.accuracy,
-                       m.publicAccuracy.map { String(format: " (public path %.1f%%)", 100 * $0) } ?? "", 100 * m.detection, m.verdict)
+                       m.publicAccuracy.map { String(format: " (public path %.1f%%)", 100 * $0) } ?? "", 100 * m.detection, m.verdict.rawValue)
             }
             say("\(r.attack) on \(checkpoint) (\(String(format: "%.1f", r.seconds)) s)")
             say(line("before:", r.before))
             say(line("after: ", r.after))
             if !r.steps.isEmpty {
                 say("  level  accuracy  detection  verdict")
-                for s in r.steps { say(String(format: "  %5.2f  %7.1f%%  %8.1f%%  %@", s.level, 100 * s.accuracy, 100 * s.detection, s.verdict)) }
+                for s in r.steps { say(String(format: "  %5.2f  %7.1f%%  %8.1f%%  %@", s.level, 100 * s.accuracy, 100 * s.detection, s.verdict.rawValue)) }
             }
             if let f = r.forged {
                 say(String(format: "  forger: accuracy %.1f%%, detection of the forged signature %.1f%%, BDR to the owner's %.1f%%, verdict %@",
-                           100 * f.accuracy, 100 * f.detection, 100 * f.bdr, f.verdict))
+                           100 * f.accuracy, 100 * f.detection, 100 * f.bdr, f.verdict.rawValue))
             }
             if let t = r.trigger {
                 say(String(format: "  trigger set %@: accuracy %.1f%% on the stolen model, %.1f%% after, black-box verdict %@",
-                           t.triggerSet, 100 * t.before, 100 * t.after, t.verdict))
+                           t.triggerSet, 100 * t.before, 100 * t.after, t.verdict.rawValue))
             }
             say("  wrote " + files.joined(separator: ", "))
         }
@@ -186,20 +187,16 @@ struct AttackTarget: ParsableArguments {
     /// owner's dataset (`--data`) stands in for it.
     func attackerSets(_ info: CheckpointInfo) throws -> AttackerData? {
         guard attackerData != nil || attackerDataset != nil || data.data != nil else { return nil }
-        let name = attackerDataset ?? data.dataset
-        let root = attackerData ?? (attackerDataset == nil ? data.data : nil)
-        let all = try DataArguments.open(name, root: root, split: .train, limit: attackerLimit ?? data.limit,
-                                         valFraction: data.valFraction, splitSeed: data.splitSeed, flag: "--attacker-data")
+        var request = data.request(rootName: "--attacker-data")
+        if let attackerDataset, attackerDataset != data.dataset { (request.dataset, request.root, request.padTo) = (attackerDataset, nil, nil) }
+        if let attackerData { request.root = attackerData }
+        request.limit = attackerLimit ?? data.limit
+        let all = try request.open(.train)
         let train = try attackerFraction.map { try Subset(all, fraction: $0, seed: seed) } ?? all
-        let test: (any Dataset)?
-        do { test = try DataArguments.open(name, root: root, split: .test, limit: attackerLimit ?? data.limit,
-                                           valFraction: data.valFraction, splitSeed: data.splitSeed, flag: "--attacker-data") }
-        catch let error as IPRDataError where error.code == .missingFile || error.code == .noTestSplit { test = nil }
-        let (trainTransform, testTransform) = try Datasets.kind(name).transforms(info.config.inputSize, info.normalize)
-        let batches = LoaderTrainingData(loader: DataLoader(dataset: train, batchSize: data.batchSize, shuffle: true, seed: seed,
-                                                            transform: trainTransform, workers: data.workers, scaledDecoding: !data.fullDecode), samples: train.count)
-        let held = test.map { LoaderTrainingData(loader: DataLoader(dataset: $0, batchSize: data.batchSize, transform: testTransform,
-                                                                   workers: data.workers, scaledDecoding: !data.fullDecode), samples: $0.count) }
+        let test = try request.openTest()
+        let batches = try request.batches(train, for: info, shuffle: true, seed: seed)
+        let held = try test.map { try request.batches($0, for: info) }
+        let name = request.dataset
         if !quiet {
             FileHandle.standardError.write(Data("attacker's data: \(name), \(train.count) training images\(attackerFraction != nil ? " (a random \(attackerFraction!) of \(all.count))" : "")\(test.map { ", \($0.count) held out" } ?? "")\n".utf8))
         }

@@ -3,6 +3,7 @@ import Foundation
 import IPRData
 import IPRModels
 import IPRPassport
+import IPRWorkflows
 
 extension IPRTool {
     struct Dispute: ParsableCommand {
@@ -45,46 +46,26 @@ extension IPRTool {
             try data.validateNames()
         }
 
-        struct Judged {
-            let path: String
-            let report: VerificationReport
-        }
-
         func run() throws {
-            // A fresh copy for every claim, read as that claim needs it (aligned to its reference, a plain
-            // copy into its passport layers): no claim sees what another installed.
-            let judged = try claim.enumerated().map { k, path in
-                let claimed = try Passport.read(path)
-                let suspect = try PassportCheckpoint.loadSuspect(checkpoint, claimedBy: claimed,
-                                                                 reference: reference.isEmpty ? nil : reference[reference.count == 1 ? 0 : k])
-                return Judged(path: path, report: try rule.verify(suspect.model, passport: claimed, data: try data.testBatches(for: suspect.info, checkpoint: checkpoint),
-                                                                  unreadable: suspect.unreadable, checks: suspect.checks))
-            }
-            let holding = judged.indices.filter { judged[$0].report.verdict == "verified" }
-            let decision = holding.count == 1 ? holding[0] : nil
-            let because = holding.isEmpty ? "no claim holds"
-                : holding.count == 1 ? "only claim \(holding[0]) (\(judged[holding[0]].path)) holds"
-                : "claims \(holding.map(String.init).joined(separator: ", ")) all hold: the evidence does not settle it"
+            let dispute = try OwnershipDispute.settle(suspect: checkpoint, claims: claim, references: reference, data: data.request,
+                                                      thresholds: rule.thresholds, nullSeed: rule.seed)
             if json {
-                let claims = try judged.map { j -> [String: Any] in
-                    ["claim": j.path, "verdict": j.report.verdict, "reasons": j.report.reasons, "evidence": try jsonObject(j.report)]
-                }
-                let object: [String: Any] = ["checkpoint": checkpoint, "claims": claims, "decision": decision ?? NSNull(), "reason": because]
-                say(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+                say(try ReportJSON.encode(dispute))
             } else {
-                say("dispute over \(checkpoint) (\(judged[0].report.scheme), \(judged[0].report.samples) test images, model's own accuracy "
-                    + String(format: "%.1f%%", 100 * judged[0].report.referenceAccuracy) + "), one rule for every claim:")
+                let first = dispute.claims[0].evidence
+                say("dispute over \(checkpoint) (\(first.scheme), \(first.samples) test images, model's own accuracy "
+                    + String(format: "%.1f%%", 100 * first.referenceAccuracy) + "), one rule for every claim:")
                 say("  claim  verdict       signature  random passports: max, z   accuracy with it  file")
-                for (i, j) in judged.enumerated() {
-                    let s = j.report.signature
-                    let verdict = j.report.verdict.padding(toLength: 12, withPad: " ", startingAt: 0)
+                for (i, c) in dispute.claims.enumerated() {
+                    let s = c.evidence.signature
+                    let verdict = c.verdict.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0)
                     say(String(format: "  %-5d  ", i) + verdict + String(format: "  %8.1f%%  %8.3f, %6.1f          %6.1f%%       ", 100 * s.detection,
-                                                                         s.nullMax, s.zScore, 100 * j.report.accuracy) + j.path)
-                    for r in j.report.reasons where r.hasPrefix("FAIL") { say("         " + r) }
+                                                                         s.nullMax, s.zScore, 100 * c.evidence.accuracy) + c.claim)
+                    for r in c.reasons where r.hasPrefix("FAIL") { say("         " + r) }
                 }
-                say("decision: " + (decision.map { "claim \($0) (\(judged[$0].path))" } ?? "none") + " — \(because)")
+                say("decision: " + (dispute.decision.map { "claim \($0) (\(dispute.claims[$0].claim))" } ?? "none") + " — \(dispute.reason)")
             }
-            if decision == nil { throw ExitCode(1) }
+            if dispute.decision == nil { throw ExitCode(1) }
         }
     }
 }

@@ -6,6 +6,7 @@ import IPRDistributed
 import IPRModels
 import IPRPassport
 import IPRTensor
+import IPRWorkflows
 
 /// What `train --scheme` embeds: a passport (V1, V2), a passport and a trigger set (V3), or a trigger
 /// set alone (the backdoor watermark of Adi et al. 2018, the baseline of every comparison).
@@ -252,12 +253,10 @@ extension IPRTool.Train {
         let name = keyDataset ?? data.dataset
         let root = keyData ?? data.data ?? ""
         // Any images will do: the test split where there is one, else the training images.
-        func open(_ split: DatasetSplit) throws -> any Dataset {
-            try DataArguments.open(name, root: root, split: split, padTo: name == data.dataset ? data.padTo : nil,
-                                   valFraction: data.valFraction, splitSeed: data.splitSeed, flag: "--key-data")
-        }
-        let source: any Dataset
-        do { source = try open(.test) } catch let error as IPRDataError where error.code == .missingFile || error.code == .noTestSplit { source = try open(.train) }
+        var request = data.request(rootName: "--key-data")
+        (request.dataset, request.root, request.limit) = (name, root, nil)
+        if name != data.dataset { request.padTo = nil }
+        let source = try request.openTest() ?? request.open(.train)
         let per = PassportKeys.imagesPerPassport(keyType)
         guard source.count >= 2 * per else {
             throw ValidationError("--key-type \(keyType.rawValue) needs \(2 * per) images; \(name) at \(root) has \(source.count)")

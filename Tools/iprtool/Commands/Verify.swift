@@ -6,6 +6,7 @@ import IPRModels
 import IPRPassport
 import IPRServe
 import IPRTensor
+import IPRWorkflows
 
 extension IPRTool {
     struct Verify: ParsableCommand {
@@ -117,96 +118,31 @@ extension IPRTool {
         }
 
         func run() throws {
-            if let endpoint, let triggerSet { return try verifyRemote(endpoint, triggerSet: triggerSet) }
-            let checkpoint = self.checkpoint!
-            let claimed = try passport.map { try Passport.read($0) }
-            // A white-box claim reads the suspect as thieves ship it (aligned to --reference, without
-            // metadata, a plain copy read into the claim's layers); black-box alone needs only a model.
-            let suspect = try claimed.map { try PassportCheckpoint.loadSuspect(checkpoint, claimedBy: $0, reference: reference) }
-            let (model, info) = try suspect.map { ($0.model, $0.info) } ?? { let l = try PassportCheckpoint.load(checkpoint); return (l.model, l.info) }()
-            let blackbox = try triggerSet.map {
-                try verifyBlackBox(ModelOracle(model), classes: info.config.classes, inputSize: info.config.inputSize,
-                                   normalize: info.normalize, suspect: checkpoint, arch: info.arch, triggerSet: $0)
-            }
-            let whitebox = try claimed.map { claimed -> (VerificationReport, fingerprint: String) in
-                let (suspect, path) = (suspect!, passport!)
-                if !json {
-                    for note in suspect.notes { say("note: " + note) }
-                    if suspect.fromPlain { say("note: \(checkpoint) is a plain model; its weights are read into the claim's \(claimed.scheme.rawValue) passport layers (\(claimed.layers.map(\.path).joined(separator: ", ")))") }
-                }
-                var report = try rule.verify(suspect.model, passport: claimed, data: try data.testBatches(for: suspect.info, checkpoint: checkpoint),
-                                             unreadable: suspect.unreadable, checks: suspect.checks)
-                if reference == nil && report.signature.nullPValue > rule.maxNullP {
-                    report.reasons.append("the signature reads as chance: a copy with its neurons permuted, widened or pruned reads so too — --reference FILE (the owner's copy) aligns it first")
-                }
-                return (report, try Passport.fingerprint(ofFile: path))
-            }
-            let alignment = suspect?.alignment
-            let verified = [blackbox?.verdict, whitebox?.0.verdict].compactMap { $0 }.allSatisfy { $0 == "verified" }
-            if json {
-                var object: [String: Any] = [:]
-                if let (report, fingerprint) = whitebox {
-                    object = try jsonObject(report)
-                    object["passportSha256"] = fingerprint
-                    object["checkpointPassportSha256"] = info.extra["passport_sha256"] ?? NSNull()
-                    if let alignment { object["alignment"] = try jsonObject(alignment) }
-                    if blackbox != nil { object["whitebox"] = object }
-                }
-                if let blackbox {
-                    object["trigger"] = try jsonObject(blackbox.trigger)
-                    object["blackbox"] = try jsonObject(blackbox)
-                }
-                object["verdict"] = verified ? "verified" : "not-verified"
-                object["checkpoint"] = checkpoint
-                say(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+            var claim = OwnershipClaim(suspect: checkpoint ?? endpoint!, passport: passport, triggerSet: triggerSet,
+                                       data: passport == nil ? nil : data.request)
+            (claim.reference, claim.nullModels, claim.thresholds, claim.nullSeed) = (reference, nullModels, rule.thresholds, rule.seed)
+            (claim.trigger.minAccuracy, claim.trigger.maxPValue) = (minTriggerAccuracy, maxTriggerP)
+            let report: OwnershipReport
+            if let endpoint, let triggerSet {
+                let remote = try RemoteModel(endpoint: endpoint, name: model, timeout: timeout, retries: retries, budget: queryBudget)
+                report = try OwnershipVerification.verify(deployed: remote, triggerSet: triggerSet, claim: claim)
             } else {
-                if let blackbox { printBlackBox(blackbox, staged: whitebox != nil) }
-                if let alignment { printAlignment(alignment) }
-                if let (report, fingerprint) = whitebox {
-                    printWhiteBox(report, fingerprint: fingerprint, trainedWith: info.extra["passport_sha256"], staged: blackbox != nil)
-                }
-                if blackbox != nil && whitebox != nil { say("verdict: \(verified ? "verified" : "not-verified") (black-box and white-box)") }
+                report = try OwnershipVerification.verify(claim)
             }
-            if !verified { throw ExitCode(1) }
-        }
-
-        /// The suspect's and the null models' predictions on the trigger set (images of `inputSize`,
-        /// normalised with `normalize`: the suspect's statistics, or none for a remote suspect, which
-        /// takes pixels — the null models then normalise with their own).
-        func verifyBlackBox(_ suspectOracle: any LabelOracle, classes: Int, inputSize: Int, normalize: Normalize?, suspect: String,
-                            arch: String?, triggerSet: String) throws -> BlackBoxReport {
-            let triggers = try TriggerFolder(root: triggerSet)
-            try triggers.check(classes: classes, model: suspect)
-            let nulls = try nullModels.map { path -> any LabelOracle in
-                let (null, nullInfo, _) = try PassportCheckpoint.load(path)
-                // A remote suspect's architecture is unknown: its null models need only take the same images.
-                guard arch.map({ $0 == nullInfo.arch }) ?? true, nullInfo.config.classes == classes, nullInfo.config.inputSize == inputSize else {
-                    throw IPRBackdoorError(.nullModelMismatch, "null model \(path) is \(nullInfo.arch) (\(nullInfo.config.classes) classes, \(nullInfo.config.inputSize) px); the suspect \(suspect) is \(arch ?? "a remote model") (\(classes) classes, \(inputSize) px)")
-                }
-                return normalize == nil ? PixelOracle(model: null, normalize: nullInfo.normalize) : ModelOracle(null)
-            }
-            var thresholds = TriggerThresholds()
-            thresholds.minAccuracy = minTriggerAccuracy
-            thresholds.maxPValue = maxTriggerP
-            return try BlackBoxVerifier.verify(suspectOracle, triggers: triggers.batches(inputSize: inputSize, normalize: normalize ?? RemoteModel.pixelInput),
-                                               classes: classes, triggerSet: triggerSet, nullModels: nulls, thresholds: thresholds)
-        }
-
-        /// Black-box verification of a deployed model: the trigger images go as pixels (the server
-        /// normalises them as its model expects), the same report as for a file.
-        func verifyRemote(_ endpoint: String, triggerSet: String) throws {
-            let remote = try RemoteModel(endpoint: endpoint, name: model, timeout: timeout, retries: retries, budget: queryBudget)
-            let report = try verifyBlackBox(remote, classes: remote.classes, inputSize: remote.inputSize, normalize: nil,
-                                            suspect: "\(endpoint) (\(model))", arch: nil, triggerSet: triggerSet)
             if json {
-                let object: [String: Any] = ["trigger": try jsonObject(report.trigger), "blackbox": try jsonObject(report), "verdict": report.verdict,
-                                             "endpoint": endpoint, "model": model, "queries": remote.queried]
-                say(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+                for note in report.notes { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
+                say(try ReportJSON.encode(report))
             } else {
-                printBlackBox(report, staged: false)
-                say("  \(remote.queried) images sent to \(endpoint) (model \(model))")
+                for note in report.notes { say("note: " + note) }
+                if let blackbox = report.blackbox { printBlackBox(blackbox, staged: report.whitebox != nil) }
+                if let endpoint = report.endpoint { say("  \(report.queries ?? 0) images sent to \(endpoint) (model \(model))") }
+                if let alignment = report.alignment { printAlignment(alignment) }
+                if let whitebox = report.whitebox, let fingerprint = report.passportSha256 {
+                    printWhiteBox(whitebox, fingerprint: fingerprint, trainedWith: report.checkpointPassportSha256, staged: report.blackbox != nil)
+                }
+                if report.blackbox != nil && report.whitebox != nil { say("verdict: \(report.verdict) (black-box and white-box)") }
             }
-            if report.verdict != "verified" { throw ExitCode(1) }
+            if report.verdict != .verified { throw ExitCode(1) }
         }
 
         func printBlackBox(_ r: BlackBoxReport, staged: Bool) {
@@ -288,32 +224,12 @@ struct VerificationRule: ParsableArguments {
         guard nullSamples >= 0, forgedSamples >= 0 else { throw ValidationError("--null-samples and --forged-samples must be ≥ 0") }
     }
 
-    /// `passport` claimed on `model`, judged on `data`.
-    func verify(_ model: any Layer, passport: Passport, data: LoaderTrainingData, unreadable: [String: Set<Int>] = [:],
-                checks: [(passed: Bool, line: String)] = []) throws -> VerificationReport {
-        var thresholds = VerificationThresholds()
-        thresholds.minDetection = minDetection
-        thresholds.maxAccuracyDrop = maxAccuracyDrop
-        thresholds.maxNullPValue = maxNullP
-        thresholds.nullSamples = nullSamples
-        thresholds.forgedAccuracySamples = forgedSamples
-        return try Verifier.verify(model: model, passport: passport, data: data, thresholds: thresholds, seed: seed,
-                                   unreadable: unreadable, checks: checks)
+    /// The rule as the verifier takes it.
+    var thresholds: VerificationThresholds {
+        var t = VerificationThresholds()
+        (t.minDetection, t.maxAccuracyDrop, t.maxNullPValue) = (minDetection, maxAccuracyDrop, maxNullP)
+        (t.nullSamples, t.forgedAccuracySamples) = (nullSamples, forgedSamples)
+        return t
     }
 }
 
-/// A report as a JSON object, non-finite numbers as strings ("inf", "nan") as JSON has none.
-func jsonObject<T: Encodable>(_ value: T) throws -> [String: Any] {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
-    encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-    return try JSONSerialization.jsonObject(with: encoder.encode(value)) as? [String: Any] ?? [:]
-}
-
-/// A local model asked with pixel images (values / 255, as a remote suspect gets them): it normalises
-/// them with its own statistics first.
-struct PixelOracle: LabelOracle {
-    let model: any Layer
-    let normalize: Normalize
-    func predict(_ images: Tensor) throws -> [Int] { try ModelOracle(model).predict(normalize(images)) }
-}
