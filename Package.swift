@@ -58,7 +58,7 @@ let package = Package(
         // Line plots to PNG/SVG through cairo (attack sweeps).
         .target(name: "IPRPlot", dependencies: ["CCairo"], path: "Modules/IPRPlot"),
         // Collectives (allreduce, broadcast, barrier) over Open MPI, and one process alone.
-        .target(name: "IPRDistributed", dependencies: ["IPRTensor", "CMPI"], path: "Modules/IPRDistributed"),
+        .target(name: "IPRDistributed", dependencies: ["IPRModels", "IPRTensor", "CMPI"], path: "Modules/IPRDistributed"),
         // A model behind the Open Inference Protocol (KServe v2 REST): server and client.
         .target(name: "IPRServe", dependencies: ["IPRModels", "IPRData", "IPRBackdoor",
                                                  .product(name: "Hummingbird", package: "hummingbird"),
@@ -69,7 +69,7 @@ let package = Package(
         .target(name: "IPRAttacks", dependencies: ["IPRPassport", "IPRBackdoor", "IPRPlot"], path: "Modules/IPRAttacks"),
         // What the commands do, each one call with typed options and a Codable report: the data side,
         // ownership verification (black-box, white-box, deployed), disputes.
-        .target(name: "IPRWorkflows", dependencies: ["IPRModels", "IPRData", "IPRPassport", "IPRBackdoor", "IPRServe", "IPRTensor"],
+        .target(name: "IPRWorkflows", dependencies: ["IPRModels", "IPRData", "IPRPassport", "IPRBackdoor", "IPRServe", "IPRDistributed", "IPRTensor"],
                 path: "Modules/IPRWorkflows"),
 
         // MARK: - Tools

@@ -1,16 +1,12 @@
 import Foundation
+import IPRModels
 import IPRTensor
 
 /// The collective operations data-parallel work needs, over a group of `size` processes numbered
 /// `rank` 0..<size. Every process must make the same calls in the same order (as with MPI): a call
 /// one rank skips leaves the others waiting.
-public protocol Collective: AnyObject {
-    var rank: Int { get }
-    var size: Int { get }
-    /// Replaces `values` by their element-wise sum over all ranks (every rank passes the same count).
-    func allreduceSum(_ values: inout [Float])
-    /// Replaces `bytes` on every rank by rank `root`'s (the count may differ before the call).
-    func broadcast(_ bytes: inout [UInt8], root: Int)
+/// It is the `TrainingGroup` the trainer asks for (rank, size, allreduce, broadcast) and more.
+public protocol Collective: TrainingGroup {
     /// Returns when every rank has called it.
     func barrier()
     /// Ends every process of the group with `code`, now (a rank that failed alone must not leave

@@ -56,13 +56,17 @@ public struct DataRequest: Sendable, Equatable {
         do { return try open(.test) } catch let error as IPRDataError where error.code == .missingFile || error.code == .noTestSplit { return nil }
     }
 
-    /// `set` in batches, transformed as a model of `info` expects (the training transform with
+    /// `set`'s loader, transformed as a model of `info` expects (the training transform with
     /// `shuffle`: augmentation and a seeded order).
-    public func batches(_ set: any Dataset, for info: CheckpointInfo, shuffle: Bool = false, seed: UInt64 = 0) throws -> LoaderTrainingData {
+    public func loader(_ set: any Dataset, for info: CheckpointInfo, shuffle: Bool = false, seed: UInt64 = 0) throws -> DataLoader {
         let transforms = try Datasets.kind(dataset).transforms(info.config.inputSize, info.normalize)
-        let loader = DataLoader(dataset: set, batchSize: batchSize, shuffle: shuffle, seed: seed,
-                                transform: shuffle ? transforms.train : transforms.test, workers: workers, scaledDecoding: !fullDecode)
-        return LoaderTrainingData(loader: loader, samples: set.count)
+        return DataLoader(dataset: set, batchSize: batchSize, shuffle: shuffle, seed: seed,
+                          transform: shuffle ? transforms.train : transforms.test, workers: workers, scaledDecoding: !fullDecode)
+    }
+
+    /// `set` in batches (`loader(_:for:shuffle:seed:)`), one epoch its images.
+    public func batches(_ set: any Dataset, for info: CheckpointInfo, shuffle: Bool = false, seed: UInt64 = 0) throws -> LoaderTrainingData {
+        LoaderTrainingData(loader: try loader(set, for: info, shuffle: shuffle, seed: seed), samples: set.count)
     }
 
     /// The images a model of `info` (read from `model`) is evaluated on: the test split, or the whole

@@ -1,14 +1,13 @@
 import IPRTensor
 
 /// The process group data-parallel training runs in: what the trainer asks of it. IPRDistributed's
-/// `Collective` (MPI, or one process) has these very requirements; iprtool connects the two, so that
-/// IPRModels never links MPI.
+/// `Collective` (MPI, or one process) refines it, so that IPRModels never links MPI.
 public protocol TrainingGroup: AnyObject {
     var rank: Int { get }
     var size: Int { get }
-    /// Element-wise sum over all ranks, in place.
+    /// Replaces `values` by their element-wise sum over all ranks (every rank passes the same count).
     func allreduceSum(_ values: inout [Float])
-    /// Rank `root`'s bytes on every rank.
+    /// Replaces `bytes` on every rank by rank `root`'s (the count may differ before the call).
     func broadcast(_ bytes: inout [UInt8], root: Int)
 }
 

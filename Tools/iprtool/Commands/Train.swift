@@ -153,131 +153,32 @@ extension IPRTool {
             let start = Date()
             let progress = ProgressReporter()
             progress.quiet = quiet || !(group?.isRoot ?? true)
-            let trainSet = try data.open(.train)
-            let testSet: (any Dataset)?
-            do { testSet = try data.open(.test) } catch let error as IPRDataError where error.code == .missingFile || error.code == .noTestSplit {
-                progress.line("note: no test split (\(error.message)); training without evaluation")
-                testSet = nil
-            }
-            let classes = trainSet.classNames.count
-            if let group, group.size > 1 {
-                // The same command on the same data everywhere: arguments, sizes and the first labels.
-                let labels = try (0..<min(32, trainSet.count)).map { try trainSet.sample(at: $0).label }
-                try group.agree(on: "arguments \(CommandLine.arguments.dropFirst().joined(separator: " ")); \(trainSet.count) training images, \(testSet?.count ?? 0) test, \(classes) classes, first labels \(labels)",
-                                what: "the command or the data")
-                progress.line("data-parallel over \(group.size) ranks: each takes \(data.batchSize / group.size)–\((data.batchSize + group.size - 1) / group.size) images of every global batch of \(data.batchSize)")
-            }
-            let config = ModelConfig(classes: classes, inputSize: inputSize, norm: norm)
-            let triggers = try triggerSet.map { try TriggerFolder(root: $0) }
-            try triggers?.check(classes: classes, model: "this \(model) run (\(data.dataset))")
-            var extra: [String: String] = triggers == nil ? [:] : ["watermark": "trigger-set", "trigger_batch": String(triggerBatch)]
-            let network: any Layer
-            var objective: any TrainingObjective = CrossEntropyObjective()
+            var request = TrainingRequest(model: model, data: data.request, out: out, epochs: epochs)
+            (request.learningRate, request.momentum, request.weightDecay) = (lr, momentum, weightDecay)
+            request.schedule = try lrConfig.map { try LRSchedule.load(path: $0) }
+            (request.norm, request.inputSize, request.seed) = (norm, inputSize, seed)
+            (request.triggerSet, request.triggerBatch, request.pretrained) = (triggerSet, triggerBatch, pretrained)
+            (request.microBatches, request.resume) = (microBatches, resume)
             if let scheme = scheme?.passportScheme, let passportConfig {
-                let passports = try PassportConfig.load(path: passportConfig)
-                // On --resume the passports come from last.safetensors, whatever this seed builds.
-                var system = SystemRandomNumberGenerator()
-                let drawn = passportSeed ?? system.next()
-                let secretSeed = group?.broadcast(drawn) ?? drawn   // one passport for all ranks
-                let (built, factory) = try PassportBlockFactory.makeModel(model, config: config, scheme: scheme, passports: passports,
-                                                                          signLossRatio: signLoss, seed: seed, passportSeed: secretSeed)
-                network = built
-                objective = scheme == .v1 ? PassportObjective() : PrivatePassportObjective()
-                extra.merge(try PassportCheckpoint.metadata(scheme: scheme, factory: factory)) { _, new in new }
-                if resume, let last = try? Checkpoint.read(out + "/last.safetensors").info.extra["passport_sha256"] {
-                    extra["passport_sha256"] = last
+                var protection = PassportProtection(scheme: scheme, config: passportConfig)
+                (protection.passportSeed, protection.signLoss, protection.keyType) = (passportSeed, signLoss, keyType)
+                if keyDataset != nil || keyData != nil {
+                    var keys = data.request(rootName: "--key-data")
+                    if let keyDataset, keyDataset != data.dataset { (keys.dataset, keys.padTo) = (keyDataset, nil) }
+                    if let keyData { keys.root = keyData }   // else --data, as --key-data's help says
+                    protection.keyData = keys
                 }
-                if !resume && keyType != .random, let pretrained {
-                    try installImageKeys(into: network, pretrained: pretrained, inputSize: inputSize, seed: secretSeed, texts: try factory.signatureTexts())
-                }
-                if !resume && group?.isRoot ?? true {
-                    var passport = try Passport.extract(from: network)
-                    passport.scheme = scheme
-                    let texts = try factory.signatureTexts()
-                    for i in passport.layers.indices { passport.layers[i].text = texts[passport.layers[i].path] }
-                    passport.metadata["config"] = passportConfig
-                    passport.metadata["key_type"] = keyType.rawValue
-                    passport.metadata["passport_seed"] = String(secretSeed)
-                    // The model it protects, so that a suspect stripped of its metadata reads with the passport alone.
-                    passport.describe(CheckpointInfo(arch: model, config: config, dataset: data.dataset, mean: Normalize.imageNet.mean, std: Normalize.imageNet.std))
-                    try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-                    try passport.write(to: out + "/passport.safetensors")
-                    extra["passport_sha256"] = try Passport.fingerprint(ofFile: out + "/passport.safetensors")
-                    progress.line("\(scheme.rawValue) passport layers: \(passport.layers.map(\.path).joined(separator: ", ")); passport → \(out)/passport.safetensors (keep it secret)")
-                }
-            } else {
-                network = try Models.make(model, config: config, seed: seed)
+                request.protection = protection
             }
-            if let pretrained, !resume {
-                let (info, file) = try Checkpoint.read(pretrained)
-                guard info.arch == model, info.config.classes == config.classes else {
-                    throw ValidationError("--pretrained \(pretrained) is \(info.arch) with \(info.config.classes) classes, this run is \(model) with \(config.classes)")
-                }
-                try network.load(file, strict: false, source: pretrained)
+            let result: TrainingResult
+            do { result = try ProtectedTraining.run(request, group: group, progress: progress) } catch let error as WorkflowError {
+                throw ValidationError(error.message)
             }
-            let normalize = Normalize.imageNet
-            let (trainTransform, testTransform) = try Datasets.kind(data.dataset).transforms(inputSize, normalize)
-            let trainLoader = DataLoader(dataset: trainSet, batchSize: data.batchSize, shuffle: true, seed: seed,
-                                         transform: trainTransform, workers: data.workers, scaledDecoding: !data.fullDecode)
-            let trainData = try triggers?.mixed(into: trainLoader, perBatch: triggerBatch, inputSize: inputSize, normalize: normalize, seed: seed)
-                ?? LoaderTrainingData(loader: trainLoader, samples: trainSet.count)
-            let monitors = triggers.map { [(name: "trigger", data: $0.batches(inputSize: inputSize, normalize: normalize) as any TrainingData)] } ?? []
-            let testData = testSet.map {
-                LoaderTrainingData(loader: DataLoader(dataset: $0, batchSize: data.batchSize, transform: testTransform,
-                                                      workers: data.workers, scaledDecoding: !data.fullDecode), samples: $0.count)
-            }
-            var options = TrainingOptions(epochs: epochs, outputDirectory: out)
-            options.learningRate = lr
-            options.momentum = momentum
-            options.weightDecay = weightDecay
-            options.resume = resume
-            options.microBatches = microBatches
-            options.schedule = try lrConfig.map { try LRSchedule.load(path: $0) }
-                ?? LRSchedule(epochs: epochs, steps: [epochs / 2, epochs * 3 / 4].filter { $0 > 0 }, gamma: 0.1)
-            let info = CheckpointInfo(arch: model, config: config, dataset: data.dataset, mean: normalize.mean, std: normalize.std,
-                                      extra: extra)
-            progress.line("training \(model) (\(network.trainableParameters().reduce(0) { $0 + $1.count }) parameters) on \(data.dataset): \(trainSet.count) train / \(testSet?.count ?? 0) test images, \(classes) classes, \(epochs) epochs → \(out)")
-            let trainer = Trainer(model: network, info: info, options: options, objective: objective, progress: progress, group: group)
-            let outcome = try trainer.fit(train: trainData, test: testData, monitors: monitors)
-            if case .interrupted = outcome { throw ExitCode(130) }
-            progress.line("done in \(elapsed(since: start)); best test accuracy \(String(format: "%.1f%%", 100 * trainer.info.bestAccuracy)); checkpoints in \(out)")
+            if case .interrupted = result.outcome { throw ExitCode(130) }
+            progress.line("done in \(elapsed(since: start)); best test accuracy \(String(format: "%.1f%%", 100 * result.info.bestAccuracy)); checkpoints in \(out)")
         }
-    }
-}
-
-extension IPRTool.Train {
-    /// Passports from real images through the pretrained model (`--key-type image|shuffle`): two
-    /// independent random draws of images, one for the scale passport and one for the bias passport,
-    /// drawn with the passport's seed: which images make the passport is part of the secret.
-    func installImageKeys(into model: any Layer, pretrained: String, inputSize: Int, seed: UInt64, texts: [String: String]) throws {
-        let name = keyDataset ?? data.dataset
-        let root = keyData ?? data.data ?? ""
-        // Any images will do: the test split where there is one, else the training images.
-        var request = data.request(rootName: "--key-data")
-        (request.dataset, request.root, request.limit) = (name, root, nil)
-        if name != data.dataset { request.padTo = nil }
-        let source = try request.openTest() ?? request.open(.train)
-        let per = PassportKeys.imagesPerPassport(keyType)
-        guard source.count >= 2 * per else {
-            throw ValidationError("--key-type \(keyType.rawValue) needs \(2 * per) images; \(name) at \(root) has \(source.count)")
-        }
-        var rng = RNG(seed: seed, stream: 0xCE75)
-        let order = rng.permutation(source.count)
-        let transform = try Datasets.kind(name).transforms(inputSize, .imageNet).test
-        func batch(_ indices: ArraySlice<Int>) throws -> Tensor {
-            let images = try indices.map { i -> Tensor in
-                var r = RNG(seed: seed, stream: UInt64(i))
-                return try transform(source.sample(at: i).image, rng: &r).reshape([1, 3, inputSize, inputSize])
-            }
-            return Tensor.concat(images, dim: 0)
-        }
-        try PassportKeys.install(keyType, into: model, pretrained: pretrained, scaleImages: try batch(order[0..<per]),
-                                 biasImages: try batch(order[per..<(2 * per)]), seed: seed, texts: texts)
     }
 }
 
 extension KeyType: ExpressibleByArgument {}
 extension NormKind: ExpressibleByArgument {}
-
-/// MPI's collectives are what data-parallel training asks of its group.
-extension MPICollective: TrainingGroup {}
