@@ -50,7 +50,7 @@ let package = Package(
                 linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
         .target(name: "IPRData", dependencies: ["IPRTensor", "CPNG", "CZlib", "CImageCodecs"], path: "Modules/IPRData"),
         .target(name: "IPRModels", dependencies: ["IPRTensor"], path: "Modules/IPRModels"),
-        .target(name: "IPRPassport", dependencies: ["IPRModels", "IPRData", .product(name: "Crypto", package: "swift-crypto")],
+        .target(name: "IPRPassport", dependencies: ["IPRModels", "IPRTensor", .product(name: "Crypto", package: "swift-crypto")],
                 path: "Modules/IPRPassport"),
         // Trigger-set watermarks (the backdoor baseline; V3 = the V2 objective + trigger-mixed batches,
         // composed by the caller) and black-box verification from predictions alone.
@@ -60,7 +60,7 @@ let package = Package(
         // Collectives (allreduce, broadcast, barrier) over Open MPI, and one process alone.
         .target(name: "IPRDistributed", dependencies: ["IPRModels", "IPRTensor", "CMPI"], path: "Modules/IPRDistributed"),
         // A model behind the Open Inference Protocol (KServe v2 REST): server and client.
-        .target(name: "IPRServe", dependencies: ["IPRModels", "IPRData", "IPRBackdoor",
+        .target(name: "IPRServe", dependencies: ["IPRModels", "IPRData", "IPRTensor",
                                                  .product(name: "Hummingbird", package: "hummingbird"),
                                                  .product(name: "AsyncHTTPClient", package: "async-http-client"),
                                                  .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
@@ -92,7 +92,7 @@ let package = Package(
         .testTarget(name: "IPRPlotTests", dependencies: ["IPRPlot"], path: "Tests/IPRPlotTests"),
         .testTarget(name: "IPRAttacksTests", dependencies: ["IPRAttacks", "IPRPassport", "IPRBackdoor", "IPRData", "IPRModels", "IPRTensor", "IPRTestSupport"],
                     path: "Tests/IPRAttacksTests"),
-        .testTarget(name: "IPRServeTests", dependencies: ["IPRServe", "IPRBackdoor", "IPRData", "IPRModels", "IPRTensor", "IPRTestSupport",
+        .testTarget(name: "IPRServeTests", dependencies: ["IPRServe", "IPRWorkflows", "IPRBackdoor", "IPRData", "IPRModels", "IPRTensor", "IPRTestSupport",
                                                          .product(name: "AsyncHTTPClient", package: "async-http-client")], path: "Tests/IPRServeTests"),
         .testTarget(name: "IPRWorkflowsTests", dependencies: ["IPRWorkflows", "IPRModels", "IPRTensor"], path: "Tests/IPRWorkflowsTests"),
         .testTarget(name: "IPRToolTests", dependencies: ["iprtool", "IPRTensor"], path: "Tests/IPRToolTests"),

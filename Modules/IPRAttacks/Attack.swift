@@ -41,7 +41,8 @@ public struct AttackOption: Sendable, Equatable {
 public struct AttackOptions: Sendable, Equatable {
     /// Every option the attack takes, the given value or its default.
     public let values: [String: String]
-    let attack: String
+    /// The name the attack is registered and run under (`Attacks.registry`).
+    public let attack: String
 
     /// - Throws: `.invalidOption` for a name the attack does not take (listing those it does).
     public init(_ given: [String: String], for attack: String, taking options: [AttackOption]) throws {
@@ -136,18 +137,21 @@ public struct AttackContext {
         return t
     }
 
-    /// The attacker's data, or an error saying that attack `name` (which `does` with it) needs some.
-    func requireAttackerData(_ name: String, does: String = "trains on the attacker's data") throws -> AttackerData {
+    /// The name the attack runs under, as the registry gave it (its report's `attack`).
+    public var attack: String { options.attack }
+
+    /// The attacker's data, or an error saying that this attack (which `does` with it) needs some.
+    func requireAttackerData(does: String = "trains on the attacker's data") throws -> AttackerData {
         guard let attackerData else {
-            throw IPRAttacksError(.unsuitableInput, "attack '\(name)' \(does): give it (iprtool: --attacker-data DIR)")
+            throw IPRAttacksError(.unsuitableInput, "attack '\(attack)' \(does): give it (iprtool: --attacker-data DIR)")
         }
         return attackerData
     }
 
-    /// The model's passport layers, or an error: attack `name` works on them.
-    func requirePassportLayers(_ name: String) throws -> [any PassportLayer] {
+    /// The model's passport layers, or an error: this attack works on them.
+    func requirePassportLayers() throws -> [any PassportLayer] {
         let layers = passportLayers(in: model)
-        guard !layers.isEmpty else { throw IPRAttacksError(.unsuitableInput, "\(name): the model has no passport layers") }
+        guard !layers.isEmpty else { throw IPRAttacksError(.unsuitableInput, "\(attack): the model has no passport layers") }
         return layers
     }
 

@@ -1,17 +1,16 @@
 import AsyncHTTPClient
 import Foundation
-import IPRBackdoor
 import IPRData
 import IPRTensor
 import NIOCore
 import NIOHTTP1
 
 /// A model behind an Open Inference Protocol endpoint, asked for labels: the black-box oracle of a
-/// deployed model (`verify --endpoint`). Images go as UINT8 pixels, so the server normalises them as
+/// deployed model (`verify --endpoint`; IPRWorkflows makes it IPRBackdoor's `LabelOracle`). Images go as UINT8 pixels, so the server normalises them as
 /// its model expects and the owner need not know how; each request has a deadline, failed or
 /// refused ones (connection errors, 429, 5xx) are retried with a growing pause, and a query budget
 /// caps the images sent.
-public final class RemoteModel: LabelOracle {
+public final class RemoteModel {
     public let endpoint: String
     public let name: String
     public let timeout: Double

@@ -159,6 +159,10 @@ public enum OwnershipVerification {
     }
 }
 
+/// A deployed model answers as black-box verification asks: labels of images (IPRServe knows
+/// nothing of watermarks).
+extension RemoteModel: LabelOracle {}
+
 /// A local model asked with pixel images (values / 255, as a remote suspect gets them): it normalises
 /// them with its own statistics first.
 struct PixelOracle: LabelOracle {

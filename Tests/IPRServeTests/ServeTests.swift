@@ -6,6 +6,7 @@ import IPRModels
 import IPRServe
 import IPRTensor
 import IPRTestSupport
+import IPRWorkflows
 import NIOCore
 import Testing
 

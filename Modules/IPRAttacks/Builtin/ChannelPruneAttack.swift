@@ -22,7 +22,7 @@ struct ChannelPruneAttack: Attack {
             steps.append(step)
             if level == saveLevel { (after, kept) = (measured, file) }
         }
-        let report = AttackReport(attack: "channel-prune", levelMeaning: "filters removed from each pruned passport layer (fraction)",
+        let report = AttackReport(attack: context.attack, levelMeaning: "filters removed from each pruned passport layer (fraction)",
                                   options: context.options.values, seed: context.seed, before: before, after: after, steps: steps)
         return AttackOutcome(report: report, attackedFile: kept)
     }

@@ -22,7 +22,7 @@ struct DistillAttack: Attack {
     func run(_ context: AttackContext) throws -> AttackOutcome {
         let epochs = try context.options.int("epochs", atLeast: 1)
         let lr = try context.options.double("lr", in: 1e-8...10), decay = try context.options.double("weight-decay", in: 0...1)
-        let data = try context.requireAttackerData("distill", does: "labels the attacker's images with the stolen model")
+        let data = try context.requireAttackerData(does: "labels the attacker's images with the stolen model")
         let before = try context.measure()
         let teacher = ModelOracle(context.model)
         let triggers = try context.triggers.map { source -> (name: String, batches: LoaderTrainingData, before: Double) in
@@ -69,7 +69,7 @@ struct DistillAttack: Attack {
             context.progress("distill epoch \(epoch)/\(epochs): loss \(String(format: "%.4f", loss / Double(max(seen, 1)))), accuracy \(percent(accuracy)), agreement \(percent(agreement)), owner's detection \(percent(measured.detection)), \(measured.verdict)"
                              + (triggerAfter.map { ", trigger accuracy \(percent($0.accuracy)) (\($0.verdict))" } ?? ""))
         }
-        var report = AttackReport(attack: "distill", levelMeaning: "epoch of training the extracted model", options: context.options.values,
+        var report = AttackReport(attack: context.attack, levelMeaning: "epoch of training the extracted model", options: context.options.values,
                                   seed: context.seed, before: before, after: after, steps: steps)
         if let triggers, let triggerAfter {
             report.trigger = .init(before: triggers.before, after: triggerAfter.accuracy, verdict: triggerAfter.verdict, triggerSet: triggers.name)

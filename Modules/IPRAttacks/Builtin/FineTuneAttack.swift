@@ -11,7 +11,6 @@ import IPRTensor
 /// passport ("weights back"). Attacker data of another task with the same number of classes
 /// (Fashion-MNIST for a CIFAR-10 model) is a transfer; `accuracy` is then the attacker's own task's.
 struct FineTuneAttack: Attack {
-    let name: String
     /// rt*: the classifier is re-initialised before training.
     let resetClassifier: Bool
     /// *al: every layer trains; *ll: only the classifier.
@@ -25,13 +24,13 @@ struct FineTuneAttack: Attack {
     func run(_ context: AttackContext) throws -> AttackOutcome {
         let epochs = try context.options.int("epochs", atLeast: 1)
         let lr = try context.options.double("lr", in: 1e-8...10), decay = try context.options.double("weight-decay", in: 0...1)
-        let data = try context.requireAttackerData(name)
+        let data = try context.requireAttackerData()
         guard data.classes == nil || data.classes == context.info.config.classes else {
-            throw IPRAttacksError(.unsuitableInput, "attack '\(name)' fine-tunes the model's \(context.info.config.classes)-class classifier; the attacker data has \(data.classes!) classes")
+            throw IPRAttacksError(.unsuitableInput, "attack '\(context.attack)' fine-tunes the model's \(context.info.config.classes)-class classifier; the attacker data has \(data.classes!) classes")
         }
         let model = context.model
         guard let classifier = model.namedModules().compactMap({ $0.module as? Linear }).last else {
-            throw IPRAttacksError(.unsuitableInput, "attack '\(name)': the model has no linear classifier to fine-tune")
+            throw IPRAttacksError(.unsuitableInput, "attack '\(context.attack)': the model has no linear classifier to fine-tune")
         }
         let before = try context.measure()
 
@@ -64,9 +63,9 @@ struct FineTuneAttack: Attack {
             after = try context.measure()
             steps.append(.init(level: Double(epoch), accuracy: accuracy, detection: after.detection, verdict: after.verdict,
                                extra: ["trainLoss": loss / Double(max(seen, 1)), "ownerAccuracy": after.accuracy]))
-            context.progress("\(name) epoch \(epoch)/\(epochs): loss \(String(format: "%.4f", loss / Double(max(seen, 1)))), accuracy \(percent(accuracy)), owner's detection \(percent(after.detection)), \(after.verdict)")
+            context.progress("\(context.attack) epoch \(epoch)/\(epochs): loss \(String(format: "%.4f", loss / Double(max(seen, 1)))), accuracy \(percent(accuracy)), owner's detection \(percent(after.detection)), \(after.verdict)")
         }
-        let report = AttackReport(attack: name, levelMeaning: "epoch of fine-tuning", options: context.options.values, seed: context.seed,
+        let report = AttackReport(attack: context.attack, levelMeaning: "epoch of fine-tuning", options: context.options.values, seed: context.seed,
                                   before: before, after: after, steps: steps)
         return AttackOutcome(report: report, attackedModel: model)
     }

@@ -12,7 +12,7 @@ struct FlipAttack: Attack {
 
     func run(_ context: AttackContext) throws -> AttackOutcome {
         let levels = try context.options.levels()
-        let layers = try context.requirePassportLayers("flip")
+        let layers = try context.requirePassportLayers()
         let bitsByPath = Dictionary(context.ownerPassport.layers.map { ($0.path, $0.bits) }, uniquingKeysWith: { a, _ in a })
         let paths = context.model.namedModules().compactMap { m in (m.module as? any PassportLayer).map { _ in m.path } }
 
@@ -64,7 +64,7 @@ struct FlipAttack: Attack {
             context.progress("flip \(i + 1)/\(levels.count): fraction \(level), accuracy \(percent(accuracy)), owner's detection \(percent(owner.detection))")
         }
         _ = install(flipping: nil)
-        let report = AttackReport(attack: "flip", levelMeaning: "fraction of γ with flipped sign", options: context.options.values, seed: context.seed, before: before, after: last, steps: steps)
+        let report = AttackReport(attack: context.attack, levelMeaning: "fraction of γ with flipped sign", options: context.options.values, seed: context.seed, before: before, after: last, steps: steps)
         return AttackOutcome(report: report)
     }
 }

@@ -24,7 +24,7 @@ struct ObfuscateAttack: Attack {
         file = try ChannelEdit.permute(file, graph: edit.graph, seed: context.seed, rescale: true)
         file = try ChannelEdit.resave(file, prefix: "module.", precision: .f16)
         let (step, after) = try edit.step(prune, file)
-        let report = AttackReport(attack: "obfuscate", levelMeaning: "filters removed from each edited passport layer (fraction)",
+        let report = AttackReport(attack: context.attack, levelMeaning: "filters removed from each edited passport layer (fraction)",
                                   options: context.options.values, seed: context.seed, before: before, after: after, steps: [step])
         return AttackOutcome(report: report, attackedFile: file)
     }

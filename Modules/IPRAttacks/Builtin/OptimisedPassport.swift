@@ -18,7 +18,7 @@ struct OptimisedPassport: Attack {
     func run(_ context: AttackContext) throws -> AttackOutcome {
         let epochs = try context.options.int("epochs", atLeast: 1)
         let lr = try context.options.double("lr", in: 1e-8...10), fraction = try context.options.fraction("flip-fraction")
-        let data = try context.requireAttackerData("fake3", does: "optimises the passport on the attacker's data")
+        let data = try context.requireAttackerData(does: "optimises the passport on the attacker's data")
         let before = try context.measure()
         let model = context.model
         try context.ownerPassport.install(into: model)   // the insider's starting point
@@ -78,7 +78,7 @@ struct OptimisedPassport: Attack {
         let claim = try Verifier.verify(model: model, passport: passport, data: context.evaluation, thresholds: context.thresholds, seed: context.seed)
         let bdr = bitDissimilarity(passport.layers.map(\.bits), owner)
         let after = try context.measure()
-        let report = AttackReport(attack: "fake3", levelMeaning: "epoch of optimising the passport", options: context.options.values,
+        let report = AttackReport(attack: context.attack, levelMeaning: "epoch of optimising the passport", options: context.options.values,
                                   seed: context.seed, before: before, after: after, steps: steps,
                                   forged: .init(accuracy: claim.accuracy, detection: claim.signature.detection, bdr: bdr, verdict: claim.verdict))
         return AttackOutcome(report: report, forgedPassport: passport)

@@ -18,7 +18,7 @@ struct OutsiderForgery: Attack {
     func run(_ context: AttackContext) throws -> AttackOutcome {
         let epochs = try context.options.int("epochs", atLeast: 1)
         let lr = try context.options.double("lr", in: 1e-8...10)
-        let data = try context.requireAttackerData("forge", does: "optimises the passport on the attacker's data")
+        let data = try context.requireAttackerData(does: "optimises the passport on the attacker's data")
         let before = try context.measure()
         let model = context.model
         var forged = context.ownerPassport.randomized(seed: context.seed &+ 0x0075_1DE4)
@@ -66,7 +66,7 @@ struct OutsiderForgery: Attack {
         let claim = try Verifier.verify(model: model, passport: forged, data: context.evaluation, thresholds: context.thresholds, seed: context.seed)
         context.progress("forge: the claim reads \(percent(claim.signature.detection)) of its bits at accuracy \(percent(claim.accuracy)): \(claim.verdict)")
         let after = try context.measure()
-        let report = AttackReport(attack: "forge", levelMeaning: "epoch of optimising the passport", options: context.options.values,
+        let report = AttackReport(attack: context.attack, levelMeaning: "epoch of optimising the passport", options: context.options.values,
                                   seed: context.seed, before: before, after: after, steps: steps,
                                   forged: .init(accuracy: claim.accuracy, detection: claim.signature.detection,
                                                 bdr: bitDissimilarity(forged.layers.map(\.bits), ownerBits(context)), verdict: claim.verdict))

@@ -20,7 +20,7 @@ struct PermuteAttack: Attack {
             steps.append(step)
             if scaled == rescale { (after, kept) = (measured, file) }
         }
-        let report = AttackReport(attack: "permute", levelMeaning: "0: permuted, 1: permuted and rescaled", options: context.options.values,
+        let report = AttackReport(attack: context.attack, levelMeaning: "0: permuted, 1: permuted and rescaled", options: context.options.values,
                                   seed: context.seed, before: before, after: after, steps: steps)
         return AttackOutcome(report: report, attackedFile: kept)
     }

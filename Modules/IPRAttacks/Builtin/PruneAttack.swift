@@ -32,7 +32,7 @@ struct PruneAttack: Attack {
         let threshold = Float(quantile(magnitudes, saveLevel))
         if saveLevel > 0 { for p in parameters { p.assign(Tensor(shape: p.shape, data: p.array.map { abs($0) > threshold ? $0 : 0 })) } }
         let after = try context.measure()
-        let report = AttackReport(attack: "prune", levelMeaning: "pruned fraction of the weights", options: context.options.values, seed: context.seed, before: before, after: after, steps: steps)
+        let report = AttackReport(attack: context.attack, levelMeaning: "pruned fraction of the weights", options: context.options.values, seed: context.seed, before: before, after: after, steps: steps)
         return AttackOutcome(report: report, attackedModel: context.model)
     }
 }

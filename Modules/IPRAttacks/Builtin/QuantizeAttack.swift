@@ -32,7 +32,7 @@ struct QuantizeAttack: Attack {
         }
         quantize(save)
         let after = try context.measure()
-        let report = AttackReport(attack: "quantize", levelMeaning: "bits per weight", options: context.options.values, seed: context.seed,
+        let report = AttackReport(attack: context.attack, levelMeaning: "bits per weight", options: context.options.values, seed: context.seed,
                                   before: before, after: after, steps: steps)
         return AttackOutcome(report: report, attackedModel: context.model)
     }

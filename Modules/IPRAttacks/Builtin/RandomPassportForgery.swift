@@ -41,7 +41,7 @@ struct RandomPassportForgery: Attack {
                                            bdr: mean { $0.bdr },
                                            verdict: Verdict(passed: claims.contains { $0.report.verdict == .verified }))
         let after = try context.measure()
-        let report = AttackReport(attack: "fake1", options: context.options.values, seed: context.seed, before: before, after: after,
+        let report = AttackReport(attack: context.attack, options: context.options.values, seed: context.seed, before: before, after: after,
                                   forged: forgery)
         return AttackOutcome(report: report, forgedPassport: best.passport)
     }

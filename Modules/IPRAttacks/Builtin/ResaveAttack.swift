@@ -20,7 +20,7 @@ struct ResaveAttack: Attack {
         }
         let file = try ChannelEdit.resave(edit.stolen, prefix: context.options.string("prefix"), precision: precision)
         let (step, after) = try edit.step(0, file)
-        let report = AttackReport(attack: "resave", options: context.options.values, seed: context.seed, before: before, after: after, steps: [step])
+        let report = AttackReport(attack: context.attack, options: context.options.values, seed: context.seed, before: before, after: after, steps: [step])
         return AttackOutcome(report: report, attackedFile: file)
     }
 }

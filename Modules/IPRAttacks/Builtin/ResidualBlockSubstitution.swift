@@ -14,7 +14,6 @@ import IPRTensor
 struct ResidualBlockSubstitution: Attack {
     /// CERB (one block across channels) or IERB (one per channel).
     let combined: Bool
-    var name: String { combined ? "cerb" : "ierb" }
 
     var options: [AttackOption] {
         [.epochs("epochs of training γ, β and the residual blocks"), .lr("learning rate (SGD, momentum 0.9, weight decay 5e-4)")]
@@ -23,10 +22,10 @@ struct ResidualBlockSubstitution: Attack {
     func run(_ context: AttackContext) throws -> AttackOutcome {
         let epochs = try context.options.int("epochs", atLeast: 1)
         let lr = try context.options.double("lr", in: 1e-8...10)
-        let data = try context.requireAttackerData(name)
+        let data = try context.requireAttackerData()
         let before = try context.measure()
         let model = context.model
-        let layers = try context.requirePassportLayers(name)
+        let layers = try context.requirePassportLayers()
         let owner = ownerBits(context)
 
         var rng = RNG(seed: context.seed, stream: combined ? 0xCE2B : 0x1E2B)
@@ -60,7 +59,7 @@ struct ResidualBlockSubstitution: Attack {
             let accuracy = try Evaluation.run(model, on: data.evaluation ?? context.evaluation).accuracy
             let bdr = bitDissimilarity(substituted().map { signs($0.array) }, owner)
             steps.append(.init(level: Double(epoch), accuracy: accuracy, detection: 1 - bdr, verdict: .noPassport, extra: ["bdr": bdr]))
-            context.progress("\(name) epoch \(epoch)/\(epochs): accuracy \(percent(accuracy)), forged signature differs from the owner's in \(percent(bdr))")
+            context.progress("\(context.attack) epoch \(epoch)/\(epochs): accuracy \(percent(accuracy)), forged signature differs from the owner's in \(percent(bdr))")
         }
         // The forger's network: γ'' is a constant once trained, so the blocks fold into it — a V2/V3
         // model carries it as its public γ, β (a released file like any other), a V1 forger runs a
@@ -74,7 +73,7 @@ struct ResidualBlockSubstitution: Attack {
         }
         let after = try context.measure()
         let forgery = AttackReport.Forgery(accuracy: steps.last!.accuracy, detection: 1, bdr: bitDissimilarity(forged, owner), verdict: .noPassport)
-        let report = AttackReport(attack: name, levelMeaning: "epoch of training γ, β and the residual blocks", options: context.options.values,
+        let report = AttackReport(attack: context.attack, levelMeaning: "epoch of training γ, β and the residual blocks", options: context.options.values,
                                   seed: context.seed, before: before, after: after, steps: steps, forged: forgery)
         return try .forgerNetwork(report, context) {
             for (k, layer) in layers.enumerated() { (layer as? PassportBlock)?.freeAffine = (final[k], betas[k]) }

@@ -16,10 +16,10 @@ struct ReverseEngineeredAffine: Attack {
     func run(_ context: AttackContext) throws -> AttackOutcome {
         let epochs = try context.options.int("epochs", atLeast: 1)
         let lr = try context.options.double("lr", in: 1e-8...10), fraction = try context.options.fraction("flip-fraction")
-        let data = try context.requireAttackerData("fake2", does: "trains γ and β on the attacker's data")
+        let data = try context.requireAttackerData(does: "trains γ and β on the attacker's data")
         let before = try context.measure()
         let model = context.model
-        let layers = try context.requirePassportLayers("fake2")
+        let layers = try context.requirePassportLayers()
         let owner = ownerBits(context)
 
         // The forged signature: the signs γ has now, a random fraction flipped.
@@ -57,7 +57,7 @@ struct ReverseEngineeredAffine: Attack {
         let after = try context.measure()
         let forgery = AttackReport.Forgery(accuracy: steps.last!.accuracy, detection: steps.last!.detection,
                                            bdr: bitDissimilarity(forgedSignature, owner), verdict: .noPassport)
-        let report = AttackReport(attack: "fake2", levelMeaning: "epoch of training γ, β", options: context.options.values,
+        let report = AttackReport(attack: context.attack, levelMeaning: "epoch of training γ, β", options: context.options.values,
                                   seed: context.seed, before: before, after: after, steps: steps, forged: forgery)
         // V2/V3's forged γ, β are the public path's, in the state dict; V1's go into a plain network's norms.
         return try .forgerNetwork(report, context) { free.use(true) }

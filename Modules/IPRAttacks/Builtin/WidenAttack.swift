@@ -22,7 +22,7 @@ struct WidenAttack: Attack {
             file = try ChannelEdit.widen(file, graph: edit.graph, groups: [group], extra: max(1, Int((Double(n) * fraction).rounded())), seed: context.seed)
         }
         let (step, after) = try edit.step(fraction, file)
-        let report = AttackReport(attack: "widen", levelMeaning: "dummy channels per widened layer (fraction)", options: context.options.values,
+        let report = AttackReport(attack: context.attack, levelMeaning: "dummy channels per widened layer (fraction)", options: context.options.values,
                                   seed: context.seed, before: before, after: after, steps: [step])
         return AttackOutcome(report: report, attackedFile: file)
     }
