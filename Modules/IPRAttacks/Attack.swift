@@ -3,7 +3,7 @@ import IPRModels
 import IPRPassport
 import IPRTensor
 
-/// An attack on a protected model (SPEC.md §8): what a thief or a forger does to a stolen copy.
+/// An attack on a protected model: what a thief or a forger does to a stolen copy.
 /// Conform, and register in `Attacks.registry`, to add one: `iprtool attack NAME` runs it.
 public protocol Attack {
     /// The options it takes, with defaults; any other option is an error.

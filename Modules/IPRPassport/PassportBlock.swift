@@ -1,7 +1,7 @@
 import IPRModels
 import IPRTensor
 
-/// The scheme-V1 passport layer (the reference's `PassportBlock`, SPEC.md §2):
+/// The scheme-V1 passport layer (the reference's `PassportBlock`):
 ///
 ///     conv (no bias) → norm (no affine) → γ ⊙ x + β → ReLU
 ///     γ = mean over H, W of conv(skey),  β = mean over H, W of conv(key)

@@ -1,7 +1,7 @@
 import IPRModels
 import IPRTensor
 
-/// How passports are made (SPEC.md §2 "Passport (key) generation").
+/// How passports are made (the reference's key generation: random, or images through the pretrained model).
 public enum KeyType: String, Sendable, CaseIterable, Codable {
     /// Uniform in [−1, 1].
     case random

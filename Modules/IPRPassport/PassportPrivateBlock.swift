@@ -1,7 +1,7 @@
 import IPRModels
 import IPRTensor
 
-/// The scheme-V2/V3 passport layer (the reference's `PassportPrivateBlock`, SPEC.md §3): the same
+/// The scheme-V2/V3 passport layer (the reference's `PassportPrivateBlock`): the same
 /// conv + norm (no affine) with two forward paths chosen by `ForwardContext.path`:
 ///
 ///     path 0 (public):  y = γ_pub ⊙ norm(conv x) + β_pub        (learned `scale`, `bias`)
@@ -9,7 +9,7 @@ import IPRTensor
 ///
 /// With batch norm each path keeps its **own running statistics** (`bn` for the public path, as
 /// the reference names it, and `bn_private`): shared statistics fit neither path, and the public
-/// path then evaluates at chance (measured with the reference code, SPEC.md §3).
+/// path then evaluates at chance (measured with the reference code, Tools/reference).
 ///
 /// State-dict names follow the reference: `weight`, `scale`, `bias`, `b`, `key_private`,
 /// `skey_private`, `conv.weight`, `sign_loss_private.b`, `bn.*` (+ our `bn_private.*`).

@@ -2,7 +2,7 @@ import IPRModels
 import IPRTensor
 
 /// Scheme-V1 training: cross-entropy on the passport path plus the sign loss of every passport
-/// layer (SPEC.md §2); logs `sign_loss` and `sign_acc` (mean over passport layers) per epoch.
+/// layer; logs `sign_loss` and `sign_acc` (mean over passport layers) per epoch.
 public struct PassportObjective: TrainingObjective {
     public init() {}
 
@@ -13,7 +13,7 @@ public struct PassportObjective: TrainingObjective {
     }
 }
 
-/// Scheme-V2 training (SPEC.md §3): every batch goes through the public path and the private path;
+/// Scheme-V2 training: every batch goes through the public path and the private path;
 /// loss = CE(public) + CE(private) + Σ sign loss of the private γ. Accuracy is measured on the
 /// private path; `public_acc` is logged.
 ///

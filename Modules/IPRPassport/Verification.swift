@@ -19,7 +19,7 @@ public struct VerificationThresholds: Sendable, Codable, Equatable {
     public init() {}
 }
 
-/// Evidence for or against an ownership claim (SPEC.md §7), written as JSON by `iprtool verify`.
+/// Evidence for or against an ownership claim, written as JSON by `iprtool verify`.
 public struct VerificationReport: Sendable, Codable, Equatable {
     public struct LayerEvidence: Sendable, Codable, Equatable {
         public var path: String

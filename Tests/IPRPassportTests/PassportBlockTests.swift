@@ -4,7 +4,7 @@ import IPRModels
 import IPRTensor
 @testable import IPRPassport
 
-/// Bits of a text, MSB first, 1 → +1 (SPEC.md §2), padded with +1 for the test.
+/// Bits of a text, MSB first, 1 → +1 (the reference's encoding), padded with +1 for the test.
 func bits(_ text: String, channels: Int) -> [Float] {
     var out: [Float] = []
     for byte in text.utf8 { for k in 0..<8 { out.append((byte >> UInt8(7 - k)) & 1 == 1 ? 1 : -1) } }

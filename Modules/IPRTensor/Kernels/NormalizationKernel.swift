@@ -122,7 +122,7 @@ enum NormalizationKernel {
                     let a = meanDxhatC[k], b = meanDxhatXhatC[k]
                     let c1 = rs * w, c2 = -rs * rs * b, c3 = rs * (mu * rs * b - a)
                     if let r {
-                        // Both loads before the select, or the loop does not vectorise (notes/engine-spike.md).
+                        // Both loads before the select, or the loop does not vectorise (measured when this kernel was written).
                         for i in 0..<s { let g = dy[i], on = r[i] > 0; dx[i] = (on ? g : 0) * c1 + xs[i] * c2 + c3 }
                     } else {
                         for i in 0..<s { dx[i] = dy[i] * c1 + xs[i] * c2 + c3 }

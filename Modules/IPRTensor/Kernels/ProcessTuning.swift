@@ -10,7 +10,7 @@ public enum ProcessTuning {
     ///   CPU model number and misses: on a virtualised Intel CPU with a masked model ("Intel(R) Xeon(R)
     ///   Processor") it falls back to `Prescott` (SSE3) — 31 GFLOP/s on 2 cores against 125 with
     ///   `SkylakeX` (measured here); on AMD Zen 4 it picks `Cooperlake`, ~20 % slower on conv-shaped
-    ///   GEMMs than `Haswell` (notes/engine-spike.md): Zen 4 splits AVX-512 into 256-bit halves.
+    ///   GEMMs than `Haswell` (measured; BENCHMARKS.md): Zen 4 splits AVX-512 into 256-bit halves.
     ///   Zen 5 (family 26) runs it at full width, and there `Cooperlake` (what OpenBLAS detects)
     ///   and `SkylakeX` reach 302 and 291 GFLOP/s on M=192, N=16384, K=1600 against 175 with
     ///   `Haswell` (2 cores, `iprbench gemm`, BENCHMARKS.md). The kernel is read when libopenblas

@@ -29,7 +29,7 @@ if let i = CommandLine.arguments.firstIndex(of: "--conv-algorithm") {
 }
 
 struct ConvShape { let name: String; let c, oc, k, pad, hw: Int }
-/// AlexNet for 32×32 inputs (SPEC.md §6): conv1 at 32×32, conv2 at 16×16, conv3–5 at 8×8.
+/// AlexNet for 32×32 inputs (the reference's): conv1 at 32×32, conv2 at 16×16, conv3–5 at 8×8.
 let alexnetConvs = [
     ConvShape(name: "conv1 3→64 k5 32×32", c: 3, oc: 64, k: 5, pad: 2, hw: 32),
     ConvShape(name: "conv2 64→192 k5 16×16", c: 64, oc: 192, k: 5, pad: 2, hw: 16),
@@ -194,7 +194,7 @@ case "passport":
               "samples_ms": infer.samples])
     }
 case "gemm":
-    // The conv-shaped GEMM where OpenBLAS kernel choice matters most (notes/engine-spike.md).
+    // The conv-shaped GEMM where OpenBLAS kernel choice matters most (measured: BENCHMARKS.md).
     for (m, n, k) in [(192, 16384, 1600), (384, 4096, 1728), (1024, 1024, 1024)] {
         let a = Tensor.normal([m, k], rng: &rng), b = Tensor.normal([k, n], rng: &rng)
         let r = measure(reps: reps) { _ = noGrad { a.matmul(b) } }
