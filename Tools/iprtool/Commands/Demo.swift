@@ -8,7 +8,7 @@ import IPRWorkflows
 extension IPRTool {
     struct Demo: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "What the project is for, on the CIFAR-10 images in Fixtures/: protect, release, steal, verify, refuse a forger (about a minute on 2 cores).",
+            abstract: "What the project is for, on the CIFAR-10 images in Fixtures/: protect, release, steal, verify, refuse a forger (under three minutes on 2 cores).",
             discussion: """
             The README's main job, as library calls (IPRWorkflows), each step printed with the command that does \
             the same: (1) train an AlexNet protected by a V2 passport on the 700 training images of \
