@@ -1,8 +1,5 @@
 import ArgumentParser
 import Foundation
-import IPRData
-import IPRModels
-import IPRPassport
 import IPRWorkflows
 
 extension IPRTool {

@@ -1,7 +1,5 @@
 import ArgumentParser
 import Foundation
-import IPRBackdoor
-import IPRData
 import IPRDistributed
 import IPRModels
 import IPRPassport

@@ -1,11 +1,9 @@
 import ArgumentParser
 import Foundation
 import IPRBackdoor
-import IPRData
 import IPRModels
 import IPRPassport
 import IPRServe
-import IPRTensor
 import IPRWorkflows
 
 extension IPRTool {
