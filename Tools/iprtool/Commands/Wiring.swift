@@ -45,9 +45,6 @@ struct DataArguments: ParsableArguments {
         return r
     }
 
-    /// The dataset split, or a clear error naming the flag.
-    func open(_ split: DatasetSplit, channels: Int = 3) throws -> any Dataset { try request.open(split, channels: channels) }
-
     /// The test split as evaluation batches, transformed as a model with `info` expects; checks
     /// that the classes agree. A folder without a test split is evaluated whole, and a note on
     /// standard error says so.
