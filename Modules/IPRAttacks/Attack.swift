@@ -190,7 +190,7 @@ public struct AttackOutcome {
     static func forgerNetwork(_ report: AttackReport, _ context: AttackContext, install: () -> Void) throws -> AttackOutcome {
         guard !context.scheme.hasPrivatePath else { return AttackOutcome(report: report, attackedModel: context.model) }
         install()
-        defer { for case let v1 as PassportBlock in passportLayers(in: context.model) { v1.freeAffine = nil } }
+        defer { for layer in passportLayers(in: context.model) { layer.freeAffine = nil } }
         let (plain, info) = try PassportCheckpoint.deployedNetwork(of: context.model, info: context.info)
         return AttackOutcome(report: report, attackedModel: plain, attackedInfo: info)
     }

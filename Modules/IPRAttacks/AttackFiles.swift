@@ -35,13 +35,16 @@ public enum AttackFiles {
             written.append(dir + "/steps.csv")
         }
         if let model = outcome.attackedModel {
-            var attacked = outcome.attackedInfo ?? info
-            attacked.extra["attack"] = report.attack
+            var attacked = outcome.attackedInfo ?? info, recorded = try attacked.passportMetadata(source: dir)
+            recorded.attack = report.attack
+            attacked.setPassportMetadata(recorded)
             try PassportCheckpoint.save(model, info: attacked, to: dir + "/model.safetensors")
             written.append(dir + "/model.safetensors")
         }
         if var file = outcome.attackedFile {
-            file.metadata["attack"] = report.attack
+            var recorded = try PassportMetadata(file.metadata, source: dir)
+            recorded.attack = report.attack
+            recorded.write(into: &file.metadata)
             try SafeTensors.write(file, to: dir + "/model.safetensors")
             written.append(dir + "/model.safetensors")
         }

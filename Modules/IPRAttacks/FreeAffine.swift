@@ -4,8 +4,8 @@ import IPRTensor
 
 /// The passport layers' γ and β as a thief holds them: free, trainable per-channel parameters in
 /// place of the passport (the reference turns them into the norm's affine). V1 layers get new
-/// tensors through `PassportBlock.freeAffine`; V2/V3 layers' public path already is that
-/// (`publicScale`, `publicBias`), so those tensors are used as they are.
+/// tensors through `freeAffine`; V2/V3 layers' public path already is that (`publicAffine`), so
+/// those tensors are used as they are.
 struct FreeAffine {
     let layers: [any PassportLayer]
     let scales: [Tensor], biases: [Tensor]
@@ -16,10 +16,10 @@ struct FreeAffine {
         var scales: [Tensor] = [], biases: [Tensor] = []
         for layer in layers {
             let (s, b) = initial?(layer) ?? Self.deployed(layer)
-            if let v2 = layer as? PassportPrivateBlock {
-                v2.publicScale.assign(Tensor(shape: [s.count], data: s))
-                v2.publicBias.assign(Tensor(shape: [b.count], data: b))
-                scales.append(v2.publicScale); biases.append(v2.publicBias)
+            if let deployed = layer.publicAffine {
+                deployed.scale.assign(Tensor(shape: [s.count], data: s))
+                deployed.bias.assign(Tensor(shape: [b.count], data: b))
+                scales.append(deployed.scale); biases.append(deployed.bias)
             } else {
                 scales.append(.parameter(Tensor(shape: [s.count], data: s)))
                 biases.append(.parameter(Tensor(shape: [b.count], data: b)))
@@ -30,9 +30,8 @@ struct FreeAffine {
 
     /// γ, β of the deployed path now: V1's free ones when it has them, else its passport's; V2/V3's public ones.
     static func deployed(_ layer: any PassportLayer) -> (scale: [Float], bias: [Float]) {
-        if let v2 = layer as? PassportPrivateBlock { return (v2.publicScale.array, v2.publicBias.array) }
-        if let free = (layer as? PassportBlock)?.freeAffine { return (free.scale.array, free.bias.array) }
-        return (noGrad { layer.scale() }.array, noGrad { layer.bias() }.array)
+        let (scale, bias) = layer.deployedAffine()
+        return (scale.array, bias.array)
     }
 
     /// The trainable tensors.
@@ -42,7 +41,7 @@ struct FreeAffine {
     /// their public path either way.
     func use(_ on: Bool) {
         for (k, layer) in layers.enumerated() {
-            if let v1 = layer as? PassportBlock { v1.freeAffine = on ? (scales[k], biases[k]) : nil }
+            if layer.publicAffine == nil { layer.freeAffine = on ? (scales[k], biases[k]) : nil }
         }
     }
 }

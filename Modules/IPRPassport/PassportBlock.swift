@@ -29,6 +29,8 @@ public final class PassportBlock: PassportLayer, StatisticsEstimating {
     /// γ and β used instead of the passport's when set: the reference's free `scale` / `bias`, what
     /// a thief turns the layer into (the sign-flip attack). Not part of the state dict.
     public var freeAffine: (scale: Tensor, bias: Tensor)?
+    /// V1 deploys its passport path: no public γ, β.
+    public var publicAffine: (scale: Tensor, bias: Tensor)? { nil }
     /// Set while verification measures the norm's input statistics (`PassportStatistics.reestimate`).
     var statisticsEstimate: BatchStatisticsEstimate?
     private let signLoss: SignLossBuffers

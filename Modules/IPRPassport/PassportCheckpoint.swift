@@ -1,14 +1,19 @@
 import IPRModels
 import IPRTensor
 
-/// Checkpoints of passport models: the usual checkpoint plus metadata `scheme` and
-/// `passport_layers` (the flagged block paths — never the signature texts, which stay in the
-/// passport file), so a checkpoint rebuilds its own passport layers.
+/// Checkpoints of passport models: the usual checkpoint plus the passport fields of its metadata
+/// (`PassportMetadata`), so a checkpoint rebuilds its own passport layers.
 public enum PassportCheckpoint {
-    /// Metadata that marks a passport model.
+    /// The passport fields that mark a model with `factory`'s passport layers.
+    public static func passportMetadata(scheme: Scheme, factory: PassportBlockFactory) throws -> PassportMetadata {
+        PassportMetadata(scheme: scheme, layers: try factory.config.passportLayers(in: factory.specs).map(\.spec.path))
+    }
+
+    /// The same as a checkpoint's extra metadata.
     public static func metadata(scheme: Scheme, factory: PassportBlockFactory) throws -> [String: String] {
-        let paths = try factory.config.passportLayers(in: factory.specs).map(\.spec.path)
-        return ["scheme": scheme.rawValue, "passport_layers": paths.joined(separator: ",")]
+        var extra: [String: String] = [:]
+        try passportMetadata(scheme: scheme, factory: factory).write(into: &extra)
+        return extra
     }
 
     /// Loads any checkpoint: plain models as `Checkpoint.load`, passport models with their passport
@@ -20,24 +25,21 @@ public enum PassportCheckpoint {
 
     /// The model `info` describes, its tensors from `file` (read from `path`, named in errors).
     static func build(_ info: CheckpointInfo, _ file: SafeTensorsFile, source path: String) throws -> (model: any Layer, info: CheckpointInfo, scheme: Scheme?) {
-        guard let schemeName = info.extra["scheme"] else {
+        let recorded = try info.passportMetadata(source: path)
+        guard let scheme = recorded.scheme else {
             let model = try Models.make(info.arch, config: info.config, seed: 0)
             try model.load(file, source: path)
             return (model, info, nil)
         }
-        guard let scheme = Scheme(rawValue: schemeName) else {
-            throw IPRPassportError(.malformedPassportFile, "\(path): metadata 'scheme' is '\(schemeName)', expected v1, v2 or v3")
-        }
-        let paths = (info.extra["passport_layers"] ?? "").split(separator: ",").map(String.init)
-        let config = try PassportConfig(leaves: paths.map { .init(keyPath: $0, entry: .passport(signatureText: nil)) }, source: path)
+        let config = try PassportConfig(leaves: recorded.layers.map { .init(keyPath: $0, entry: .passport(signatureText: nil)) }, source: path)
         let (model, _) = try PassportBlockFactory.makeModel(info.arch, config: info.config, scheme: scheme, passports: config, seed: 0, passportSeed: 0)
-        let released = info.extra["released"] == "true"
+        let released = recorded.released
         if released {
             // Everything but the private passport must be there, and nothing the scheme does not
             // define: a passport layer with parameters of its own (an attack's substituted block) is
             // a structurally modified model, not a released one.
-            let names = model.stateDict().names
-            let missing = names.filter { !isPrivate($0) && file[$0] == nil }
+            let names = model.stateDict().names, secret = model.secretStateNames()
+            let missing = names.filter { !secret.contains($0) && file[$0] == nil }
             guard missing.isEmpty else {
                 throw IPRTensorError(.stateDictMismatch, "\(path): released model lacks \(missing.prefix(5).joined(separator: ", "))")
             }
@@ -67,7 +69,8 @@ public enum PassportCheckpoint {
     /// `load(_:claimedBy:)` of tensors already read (and perhaps aligned, `loadSuspect`).
     static func read(_ file: SafeTensorsFile, info: CheckpointInfo, claimedBy passport: Passport, source path: String) throws
         -> (model: any Layer, info: CheckpointInfo, scheme: Scheme, fromPlain: Bool) {
-        if info.extra["scheme"] != nil {
+        var recorded = try info.passportMetadata(source: path)
+        if recorded.scheme != nil {
             let (model, info, scheme) = try build(info, file, source: path)
             return (model, info, scheme!, false)
         }
@@ -80,9 +83,8 @@ public enum PassportCheckpoint {
             if let weight = file[layer.path + ".conv.weight"] { renamed.set(layer.path + ".weight", weight) }
         }
         var claimed = info
-        claimed.extra["scheme"] = passport.scheme.rawValue
-        claimed.extra["passport_layers"] = passport.layers.map(\.path).joined(separator: ",")
-        claimed.extra["released"] = "true"
+        (recorded.scheme, recorded.layers, recorded.released) = (passport.scheme, passport.layers.map(\.path), true)
+        claimed.setPassportMetadata(recorded)
         let (model, _, scheme) = try build(claimed, renamed, source: path)
         return (model, claimed, scheme!, true)
     }
@@ -94,9 +96,9 @@ public enum PassportCheckpoint {
     /// come from its passport through the convolution weights that network kept.
     static func plainAsV1(_ info: CheckpointInfo, _ file: SafeTensorsFile, claimedBy passport: Passport, source path: String) throws
         -> (model: any Layer, info: CheckpointInfo, scheme: Scheme, fromPlain: Bool) {
-        var claimed = info
-        claimed.extra["scheme"] = Scheme.v1.rawValue
-        claimed.extra["passport_layers"] = passport.layers.map(\.path).joined(separator: ",")
+        var claimed = info, recorded = try info.passportMetadata(source: path)
+        (recorded.scheme, recorded.layers) = (.v1, passport.layers.map(\.path))
+        claimed.setPassportMetadata(recorded)
         let config = try PassportConfig(leaves: passport.layers.map { .init(keyPath: $0.path, entry: .passport(signatureText: nil)) }, source: path)
         let (model, _) = try PassportBlockFactory.makeModel(info.arch, config: info.config, scheme: .v1, passports: config, seed: 0, passportSeed: 0)
         // What the claim supplies (its passports and signature) and what is the conv weight again.
@@ -116,7 +118,7 @@ public enum PassportCheckpoint {
         try model.load(weights, strict: false, source: path)
         let modules = Dictionary(model.namedModules().map { ($0.path, $0.module) }, uniquingKeysWith: { a, _ in a })
         for layer in passport.layers {
-            guard let block = modules[layer.path] as? PassportBlock,
+            guard let block = modules[layer.path] as? any PassportLayer,
                   let gamma = file[layer.path + ".bn.weight"], let beta = file[layer.path + ".bn.bias"] else {
                 throw IPRTensorError(.stateDictMismatch, "\(path): layer '\(layer.path)' has no norm affine (bn.weight, bn.bias) to carry γ, β")
             }
@@ -131,21 +133,17 @@ public enum PassportCheckpoint {
     /// `load_passport_model_to_normal_model`). What a thief who ran an attack ships, and what
     /// `load(_:claimedBy:)` reads back into a claim's passport layers.
     public static func deployedNetwork(of model: any Layer, info: CheckpointInfo) throws -> (model: any Layer, info: CheckpointInfo) {
-        var plainInfo = info
-        for key in ["scheme", "passport_layers", "released"] { plainInfo.extra[key] = nil }
-        plainInfo.extra["deployed_from"] = info.extra["scheme"]
+        let recorded = try info.passportMetadata(source: info.arch)
+        var plainInfo = info, deployed = recorded.asPlain
+        deployed.deployedFrom = recorded.scheme?.rawValue
+        plainInfo.setPassportMetadata(deployed)
         let plain = try Models.make(info.arch, config: info.config, seed: 0)
         let source = model.stateDict()
         var file = SafeTensorsFile(metadata: plainInfo.metadata)
         var moved: [String: Tensor] = [:]
         for (path, module) in model.namedModules() {
             guard let layer = module as? any PassportLayer else { continue }
-            let (gamma, beta): (Tensor, Tensor)
-            switch layer {
-            case let v2 as PassportPrivateBlock: (gamma, beta) = v2.freeAffine ?? (v2.publicScale, v2.publicBias)
-            case let v1 as PassportBlock: (gamma, beta) = v1.freeAffine ?? noGrad { (v1.scale(), v1.bias()) }
-            default: continue
-            }
+            let (gamma, beta) = layer.deployedAffine()
             moved[path + ".bn.weight"] = gamma
             moved[path + ".bn.bias"] = beta
         }
@@ -160,13 +158,6 @@ public enum PassportCheckpoint {
         return (plain, plainInfo)
     }
 
-    /// Whether a state-dict name belongs to what a V2 owner keeps private (passports, signature,
-    /// private-path statistics).
-    public static func isPrivate(_ name: String) -> Bool {
-        let last = name.split(separator: ".").last.map(String.init) ?? name
-        return ["key_private", "skey_private", "b"].contains(last) || name.contains(".bn_private.") || name.contains(".sign_loss_private.")
-    }
-
     /// Writes a (possibly modified) passport model as `info` describes it: a released model stays
     /// released, without the private passport and statistics it never had.
     public static func save(_ model: any Layer, info: CheckpointInfo, to path: String) throws {
@@ -176,9 +167,10 @@ public enum PassportCheckpoint {
     /// The tensors and metadata `save` writes.
     public static func contents(of model: any Layer, info: CheckpointInfo) -> SafeTensorsFile {
         let full = model.stateDict(metadata: info.metadata)
-        guard info.extra["released"] == "true" else { return full }
+        guard (try? info.passportMetadata(source: "").released) == true else { return full }
         var file = SafeTensorsFile(metadata: full.metadata)
-        for name in full.names where !isPrivate(name) { file.set(name, full[name]!) }
+        let secret = model.secretStateNames()
+        for name in full.names where !secret.contains(name) { file.set(name, full[name]!) }
         return file
     }
 
@@ -187,12 +179,18 @@ public enum PassportCheckpoint {
     /// private path's statistics (`PassportStatistics`), so the released file verifies as it is.
     public static func release(_ checkpoint: String, to out: String) throws {
         let (info, file) = try Checkpoint.read(checkpoint)
-        guard let scheme = info.extra["scheme"].flatMap(Scheme.init(rawValue:)), scheme.hasPrivatePath else {
-            let what = info.extra["scheme"] == Scheme.v1.rawValue ? "a V1 model needs its passport at inference, so it cannot be released without it" : "it is not a passport model"
+        var recorded = try info.passportMetadata(source: checkpoint)
+        guard let scheme = recorded.scheme, scheme.hasPrivatePath else {
+            let what = recorded.scheme == .v1 ? "a V1 model needs its passport at inference, so it cannot be released without it" : "it is not a passport model"
             throw IPRPassportError(.invalidConfig, "\(checkpoint): only V2 and V3 models are released: \(what)")
         }
-        var released = SafeTensorsFile(metadata: file.metadata.merging(["released": "true"]) { _, new in new })
-        for name in file.names where !isPrivate(name) { released.set(name, file[name]!) }
+        recorded.released = true
+        var metadata = file.metadata
+        recorded.write(into: &metadata)
+        var released = SafeTensorsFile(metadata: metadata)
+        // What the layers declare secret (`StateVisitor.secret`) stays behind.
+        let secret = try build(info, file, source: checkpoint).model.secretStateNames()
+        for name in file.names where !secret.contains(name) { released.set(name, file[name]!) }
         try SafeTensors.write(released, to: out)
     }
 }

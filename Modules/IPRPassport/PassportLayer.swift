@@ -15,9 +15,21 @@ public protocol PassportLayer: Layer {
     var signLossRatio: Float { get }
     /// γ of the latest passport-path training forward pass (with its graph), for the sign loss.
     var lastScale: Tensor? { get }
+    /// γ and β the deployed path runs with instead of its own while set: a thief's free affine (V1
+    /// turned plain), an attack's computed tensors with their graph. Not part of the state dict.
+    var freeAffine: (scale: Tensor, bias: Tensor)? { get set }
+    /// V2/V3: the public path's learned γ and β (`scale`, `bias` in the state dict); nil for V1,
+    /// whose deployed path runs on its passport.
+    var publicAffine: (scale: Tensor, bias: Tensor)? { get }
 }
 
 extension PassportLayer {
+    /// γ and β the deployed path runs with now: the free ones while set, else the public path's
+    /// (V2/V3), else the passport's (V1).
+    public func deployedAffine() -> (scale: Tensor, bias: Tensor) {
+        freeAffine ?? publicAffine ?? noGrad { (scale(), bias()) }
+    }
+
     /// γ: the scale passport through the conv, averaged over space (`[C_out]`).
     public func scale() -> Tensor { spatialMeanOfConv(skey) }
 

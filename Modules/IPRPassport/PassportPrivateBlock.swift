@@ -34,6 +34,7 @@ public final class PassportPrivateBlock: PassportLayer, PathDependent, Statistic
     /// γ and β the public path uses instead of `publicScale`, `publicBias` while set: tensors an
     /// attack computes (the ERB attack's residual block), with their graph. Not part of the state dict.
     public var freeAffine: (scale: Tensor, bias: Tensor)?
+    public var publicAffine: (scale: Tensor, bias: Tensor)? { (publicScale, publicBias) }
 
     public init(_ spec: ConvBlockSpec, signature: [Float], keys: (key: Tensor, skey: Tensor)? = nil, signLossRatio: Float = 0.1,
                 rng: inout RNG) {
@@ -51,13 +52,17 @@ public final class PassportPrivateBlock: PassportLayer, PathDependent, Statistic
         v.alias("weight", conv.weight)
         v.param("scale", publicScale)
         v.param("bias", publicBias)
-        v.buffer("b", b)
-        v.buffer("key_private", key)
-        v.buffer("skey_private", skey)
+        // The signature, the private passports and the private path's statistics are the owner's:
+        // `release` writes everything else.
+        v.secret { v in
+            v.buffer("b", b)
+            v.buffer("key_private", key)
+            v.buffer("skey_private", skey)
+        }
         v.child("conv", conv)
-        v.child("sign_loss_private", signLoss)
+        v.secret { $0.child("sign_loss_private", signLoss) }
         v.child("bn", norm)
-        if spec.norm == .bn { v.child("bn_private", privateNorm) }
+        if spec.norm == .bn { v.secret { $0.child("bn_private", privateNorm) } }
     }
 
     public func forward(_ x: Tensor, _ context: ForwardContext) -> Tensor {

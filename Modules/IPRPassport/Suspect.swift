@@ -95,16 +95,18 @@ extension PassportCheckpoint {
         // Without metadata, the tensors say what the suspect is: a released passport model (public γ, β
         // in `scale`, `bias`), a V1 passport model (its passports), or a plain network.
         if !own {
-            var m = description.metadata
+            var m = description.metadata, recorded = try PassportMetadata(m, source: path)
             let paths = passport.layers.map(\.path)
             if passport.scheme.hasPrivatePath && paths.allSatisfy({ file[$0 + ".scale"] != nil }) {
-                m["scheme"] = passport.scheme.rawValue
-                m["passport_layers"] = paths.joined(separator: ",")
-                if !file.names.contains(where: isPrivate) { m["released"] = "true" }
+                // Released unless it holds what the claim's layers declare secret.
+                let config = try PassportConfig(leaves: paths.map { .init(keyPath: $0, entry: .passport(signatureText: nil)) }, source: path)
+                let secret = try PassportBlockFactory.makeModel(description.arch, config: description.config, scheme: passport.scheme,
+                                                                passports: config, seed: 0, passportSeed: 0).model.secretStateNames()
+                (recorded.scheme, recorded.layers, recorded.released) = (passport.scheme, paths, !file.names.contains(where: secret.contains))
             } else if !passport.scheme.hasPrivatePath && paths.allSatisfy({ file[$0 + ".skey"] != nil }) {
-                m["scheme"] = Scheme.v1.rawValue
-                m["passport_layers"] = paths.joined(separator: ",")
+                (recorded.scheme, recorded.layers) = (.v1, paths)
             }
+            recorded.write(into: &m)
             file.metadata = m
         }
         let info = try CheckpointInfo(metadata: file.metadata, source: path)

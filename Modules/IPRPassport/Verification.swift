@@ -89,7 +89,7 @@ public enum Verifier {
         let statistics = PassportStatistics.snapshot(of: model)
         // A V1 network run without its passport carries γ, β of its own (`freeAffine`): that is the
         // model's accuracy above; every passport tried below gives γ, β through the conv weights.
-        let carried = passportLayers(in: model).compactMap { $0 as? PassportBlock }.map { ($0, $0.freeAffine) }
+        let carried = passportLayers(in: model).map { ($0, $0.freeAffine) }
         for (block, _) in carried { block.freeAffine = nil }
         defer {   // leave the suspect model as it was
             try? original.install(into: model)

@@ -121,7 +121,7 @@ public enum OwnershipVerification {
             report.whitebox = whitebox
             report.alignment = suspect.alignment
             report.passportSha256 = try Passport.fingerprint(ofFile: path)
-            report.checkpointPassportSha256 = info.extra["passport_sha256"]
+            report.checkpointPassportSha256 = try info.passportMetadata(source: claim.suspect).passportSha256
         }
         report.verdict = Verdict(passed: [report.blackbox?.verdict, report.whitebox?.verdict].compactMap { $0 }.allSatisfy { $0 == .verified })
         return report

@@ -100,10 +100,11 @@ public enum ProtectedTraining {
                                                                       signLossRatio: p.signLoss, seed: r.seed, passportSeed: secretSeed)
             network = built
             objective = p.scheme == .v1 ? PassportObjective() : PrivatePassportObjective()
-            extra.merge(try PassportCheckpoint.metadata(scheme: p.scheme, factory: factory)) { _, new in new }
+            var recorded = try PassportCheckpoint.passportMetadata(scheme: p.scheme, factory: factory)
             passportFile = r.out + "/passport.safetensors"
-            if r.resume, let last = try? Checkpoint.read(r.out + "/last.safetensors").info.extra["passport_sha256"] {
-                extra["passport_sha256"] = last
+            if r.resume {
+                let last = r.out + "/last.safetensors"
+                recorded.passportSha256 = try? Checkpoint.read(last).info.passportMetadata(source: last).passportSha256
             }
             if !r.resume && p.keyType != .random {
                 guard let pretrained = r.pretrained else { throw WorkflowError("\(p.keyType.rawValue) keys feed images through the pretrained model: give a pretrained checkpoint") }
@@ -121,9 +122,10 @@ public enum ProtectedTraining {
                 passport.describe(CheckpointInfo(arch: r.model, config: config, dataset: r.data.dataset, mean: normalize.mean, std: normalize.std))
                 try FileManager.default.createDirectory(atPath: r.out, withIntermediateDirectories: true)
                 try passport.write(to: passportFile!)
-                extra["passport_sha256"] = try Passport.fingerprint(ofFile: passportFile!)
+                recorded.passportSha256 = try Passport.fingerprint(ofFile: passportFile!)
                 progress.line("\(p.scheme.rawValue) passport layers: \(passport.layers.map(\.path).joined(separator: ", ")); passport → \(passportFile!) (keep it secret)")
             }
+            recorded.write(into: &extra)
         } else {
             network = try Models.make(r.model, config: config, seed: r.seed)
         }

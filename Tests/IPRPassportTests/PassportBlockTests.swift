@@ -134,6 +134,10 @@ func checkGradients(_ inputs: [Tensor], eps: Float = 1e-3, tolerance: Double = 3
                                             "sign_loss_private.b", "bn.running_mean", "bn.running_var", "bn.num_batches_tracked",
                                             "bn_private.running_mean", "bn_private.running_var", "bn_private.num_batches_tracked"])
         #expect(block.namedParameters().map(\.name) == ["scale", "bias", "conv.weight"])
+        // What `release` leaves out is what the layer declares secret: the signature, the private
+        // passports and the private path's statistics.
+        #expect(block.secretStateNames() == ["b", "key_private", "skey_private", "sign_loss_private.b",
+                                             "bn_private.running_mean", "bn_private.running_var", "bn_private.num_batches_tracked"])
         let x = Tensor.normal([4, 3, 6, 6], rng: &rng)
         let pub = noGrad { block(x, ForwardContext(training: true, path: 0)) }
         let priv = noGrad { block(x, ForwardContext(training: true, path: 1)) }

@@ -33,9 +33,9 @@ struct DistillAttack: Attack {
         }
 
         // The student as the thief ships it: the plain architecture, no passport anywhere.
-        var plainInfo = context.info
-        for key in ["scheme", "passport_layers", "released"] { plainInfo.extra[key] = nil }
-        plainInfo.extra["extracted_from"] = context.info.arch
+        var plainInfo = context.info, recorded = try context.info.passportMetadata(source: context.info.arch).asPlain
+        recorded.extractedFrom = context.info.arch
+        plainInfo.setPassportMetadata(recorded)
         let student = try Models.make(context.info.arch, config: context.info.config, seed: context.seed ^ 0xD157_111A)
         let sgd = SGD(parameters: student.trainableParameters(), learningRate: Float(lr), momentum: 0.9, weightDecay: Float(decay))
         let edit = try EditedModel(context)

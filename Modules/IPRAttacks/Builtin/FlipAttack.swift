@@ -34,11 +34,8 @@ struct FlipAttack: Attack {
                     bits += owner.count
                 }
                 let scale = Tensor(shape: [c], data: count == nil ? free[k].scale : gamma)
-                switch layer {
-                case let v2 as PassportPrivateBlock: v2.publicScale.assign(scale)
-                case let v1 as PassportBlock: v1.freeAffine = count == nil ? nil : (scale, Tensor(shape: [c], data: free[k].bias))
-                default: break
-                }
+                if let deployed = layer.publicAffine { deployed.scale.assign(scale) }
+                else { layer.freeAffine = count == nil ? nil : (scale, Tensor(shape: [c], data: free[k].bias)) }
                 offset += c
             }
             return Double(agree) / Double(max(bits, 1))
@@ -48,7 +45,7 @@ struct FlipAttack: Attack {
         func measure(flipping count: Int) throws -> (accuracy: Double, owner: AttackReport.Measurement, agreement: Double) {
             let agreement = install(flipping: count)
             let accuracy = try Evaluation.run(context.model, on: context.evaluation).accuracy
-            for case let v1 as PassportBlock in layers { v1.freeAffine = nil }
+            for layer in layers where layer.publicAffine == nil { layer.freeAffine = nil }
             let owner = try context.measure()
             return (accuracy, owner, agreement)
         }

@@ -25,7 +25,7 @@ struct OptimisedPassport: Attack {
         let layers = passportLayers(in: model)
         // A V1 forger's network read from a plain file runs with γ, β of its own; a passport claim
         // gives them through the convolution, so the optimised passport must drive them here.
-        let carried = layers.compactMap { $0 as? PassportBlock }.map { ($0, $0.freeAffine) }
+        let carried = layers.map { ($0, $0.freeAffine) }
         for (block, _) in carried { block.freeAffine = nil }
         defer { for (block, affine) in carried { block.freeAffine = affine } }
         let owner = ownerBits(context)

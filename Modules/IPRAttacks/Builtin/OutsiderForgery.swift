@@ -24,7 +24,7 @@ struct OutsiderForgery: Attack {
         var forged = context.ownerPassport.randomized(seed: context.seed &+ 0x0075_1DE4)
         try forged.install(into: model)
         let layers = passportLayers(in: model)
-        let carried = layers.compactMap { $0 as? PassportBlock }.map { ($0, $0.freeAffine) }   // a V1 network read from a plain file
+        let carried = layers.map { ($0, $0.freeAffine) }   // a V1 network read from a plain file
         for (block, _) in carried { block.freeAffine = nil }
         let passports = layers.flatMap { [$0.key, $0.skey] }
         for p in passports { p.requiresGrad = true }

@@ -41,7 +41,7 @@ struct ResidualBlockSubstitution: Attack {
         func substitute(_ on: Bool) {
             for (k, layer) in layers.enumerated() {
                 let affine = on ? (blocks[k](gammas[k]), betas[k]) : nil
-                if let v1 = layer as? PassportBlock { v1.freeAffine = affine } else if let v2 = layer as? PassportPrivateBlock { v2.freeAffine = affine }
+                layer.freeAffine = affine
             }
         }
         func substituted() -> [Tensor] { noGrad { zip(blocks, gammas).map { $0($1) } } }
@@ -69,14 +69,14 @@ struct ResidualBlockSubstitution: Attack {
         let forged = final.map { signs($0.array) }
         substitute(false)
         for (k, layer) in layers.enumerated() {
-            if let v2 = layer as? PassportPrivateBlock { v2.publicScale.assign(final[k]); v2.publicBias.assign(betas[k]) }
+            if let deployed = layer.publicAffine { deployed.scale.assign(final[k]); deployed.bias.assign(betas[k]) }
         }
         let after = try context.measure()
         let forgery = AttackReport.Forgery(accuracy: steps.last!.accuracy, detection: 1, bdr: bitDissimilarity(forged, owner), verdict: .noPassport)
         let report = AttackReport(attack: context.attack, levelMeaning: "epoch of training γ, β and the residual blocks", options: context.options.values,
                                   seed: context.seed, before: before, after: after, steps: steps, forged: forgery)
         return try .forgerNetwork(report, context) {
-            for (k, layer) in layers.enumerated() { (layer as? PassportBlock)?.freeAffine = (final[k], betas[k]) }
+            for (k, layer) in layers.enumerated() where layer.publicAffine == nil { layer.freeAffine = (final[k], betas[k]) }
         }
     }
 }

@@ -74,6 +74,8 @@ public struct StateVisitor {
     public private(set) var entries: [(name: String, entry: StateEntry)] = []
     /// Every child module visited, with its path (`features.4`), outermost first.
     public private(set) var modules: [(path: String, module: any Module)] = []
+    /// The names of the entries declared secret (`secret(_:)`).
+    public private(set) var secretNames: Set<String> = []
     private var prefix = ""
 
     public init() {}
@@ -91,6 +93,13 @@ public struct StateVisitor {
     /// An integer counter buffer.
     public mutating func counter(_ name: String, _ c: CounterBuffer?) {
         if let c { entries.append((prefix + name, .counter(c))) }
+    }
+    /// Declares every entry `body` lists secret: state the owner keeps and a released model leaves
+    /// out (a passport layer's private passports, its signature, its private path's statistics).
+    public mutating func secret(_ body: (inout StateVisitor) -> Void) {
+        let start = entries.count
+        body(&self)
+        for e in entries[start...] { secretNames.insert(e.name) }
     }
     /// A child module whose entries are prefixed with `name.`.
     public mutating func child(_ name: String, _ m: (any Module)?) {
@@ -125,6 +134,13 @@ extension Module {
         var v = StateVisitor()
         visit(&v)
         return v.entries
+    }
+
+    /// The state-dict names its modules declare secret (`StateVisitor.secret(_:)`).
+    public func secretStateNames() -> Set<String> {
+        var v = StateVisitor()
+        visit(&v)
+        return v.secretNames
     }
 
     /// Every submodule with its state-dict path, outermost first (finds passport layers in any model).
