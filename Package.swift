@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "IPRDistributed", targets: ["IPRDistributed"]),
         .library(name: "IPRServe", targets: ["IPRServe"]),
         .library(name: "IPRWorkflows", targets: ["IPRWorkflows"]),
+        .library(name: "IPRCommands", targets: ["IPRCommands"]),
         .executable(name: "iprtool", targets: ["iprtool"]),
     ],
     dependencies: [
@@ -68,15 +69,19 @@ let package = Package(
         // The attack suite: the Attack protocol, its registry, the built-in attacks, reports.
         .target(name: "IPRAttacks", dependencies: ["IPRPassport", "IPRBackdoor", "IPRPlot"], path: "Modules/IPRAttacks"),
         // What the commands do, each one call with typed options and a Codable report: the data side,
-        // ownership verification (black-box, white-box, deployed), disputes.
-        .target(name: "IPRWorkflows", dependencies: ["IPRModels", "IPRData", "IPRPassport", "IPRBackdoor", "IPRServe", "IPRDistributed", "IPRTensor"],
+        // ownership verification (black-box, white-box, deployed), disputes, attacks and audits.
+        .target(name: "IPRWorkflows", dependencies: ["IPRModels", "IPRData", "IPRPassport", "IPRBackdoor", "IPRAttacks", "IPRServe",
+                                                     "IPRDistributed", "IPRTensor"],
                 path: "Modules/IPRWorkflows"),
-
-        // MARK: - Tools
-        .executableTarget(name: "iprtool", dependencies: [
+        // The command line: each command parses, calls one workflow and prints. A library so that
+        // another package ships the same tool with its own attacks and models (Examples/CustomAttack).
+        .target(name: "IPRCommands", dependencies: [
             "IPRTensor", "IPRData", "IPRModels", "IPRPassport", "IPRBackdoor", "IPRAttacks", "IPRDistributed", "IPRServe", "IPRWorkflows",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], path: "Tools/iprtool"),
+        ], path: "Modules/IPRCommands"),
+
+        // MARK: - Tools
+        .executableTarget(name: "iprtool", dependencies: ["IPRCommands"], path: "Tools/iprtool"),
         .executableTarget(name: "iprbench", dependencies: ["IPRTensor", "IPRModels", "IPRData", "IPRPassport"], path: "Tools/bench/Sources"),
 
         // MARK: - Tests
@@ -95,6 +100,9 @@ let package = Package(
         .testTarget(name: "IPRServeTests", dependencies: ["IPRServe", "IPRWorkflows", "IPRBackdoor", "IPRData", "IPRModels", "IPRTensor", "IPRTestSupport",
                                                          .product(name: "AsyncHTTPClient", package: "async-http-client")], path: "Tests/IPRServeTests"),
         .testTarget(name: "IPRWorkflowsTests", dependencies: ["IPRWorkflows", "IPRModels", "IPRTensor"], path: "Tests/IPRWorkflowsTests"),
+        .testTarget(name: "IPRCommandsTests", dependencies: ["IPRCommands", "IPRAttacks", "IPRModels",
+                                                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                    path: "Tests/IPRCommandsTests"),
         .testTarget(name: "IPRToolTests", dependencies: ["iprtool", "IPRTensor"], path: "Tests/IPRToolTests"),
     ]
 )

@@ -25,6 +25,21 @@ public enum Audit {
         Item("distill", ["epochs": "3"]),
     ]
 
+    /// `items` (the default suite when nil) with their options from the default suite, and
+    /// `epochs` given to every one that trains.
+    public static func suite(_ items: [String]?, epochs: Int? = nil) -> [Item] {
+        let defaults = Dictionary(defaultSuite.map { ($0.attack, $0.options) }, uniquingKeysWith: { a, _ in a })
+        let suite = items.map { $0.map { Item($0, defaults[$0] ?? [:]) } } ?? defaultSuite
+        guard let epochs else { return suite }
+        return suite.map { item in
+            var item = item
+            if item.options["epochs"] != nil || (try? Attacks.registry.lookup(item.attack))?.options.contains(where: { $0.name == "epochs" }) == true {
+                item.options["epochs"] = String(epochs)
+            }
+            return item
+        }
+    }
+
     /// How one attack of an audit ended.
     public struct Entry: Sendable, Equatable, Codable {
         public enum Status: String, Sendable, Codable {

@@ -5,10 +5,10 @@ import IPRTensor
 import IPRWorkflows
 import Testing
 
-/// The README's pipeline as a Swift program: protect (train V2), release, a thief permutes the
-/// released file's neurons, the owner verifies it — all library calls, no `iprtool`.
+/// The README's pipeline as a Swift program: protect (train V2), release, a thief prunes the released
+/// file and permutes its neurons, the owner verifies it — all library calls, no `iprtool`.
 @Suite struct PipelineTests {
-    @Test func trainV2ReleaseThePermutedCopyVerifiesAgainstTheOwnersReference() throws {
+    @Test func trainV2ReleaseAPrunedPermutedCopyVerifiesAgainstTheOwnersReference() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ipr-pipeline-\(UUID())").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -29,11 +29,19 @@ import Testing
         let passport = try #require(trained.passport)
         #expect(trained.info.extra["passport_sha256"] == (try Passport.fingerprint(ofFile: passport)), "the checkpoint commits to its passport")
 
-        // Release; the thief permutes and rescales every layer's neurons (same function).
+        // Release; the thief prunes the released file (the registered attack, as `iprtool attack
+        // prune` runs it), then permutes and rescales every layer's neurons (same function).
         let released = dir + "/public.safetensors", stolen = dir + "/stolen.safetensors"
         try PassportCheckpoint.release(dir + "/v2/best.safetensors", to: released)
+        var attack = AttackRequest(suspect: released, ownerPassport: passport, data: data)
+        attack.nullSamples = 99
+        let pruned = try PreparedAttack(attack).run("prune", options: ["levels": "0.3", "save-level": "0.3"], out: dir + "/prune")
+        #expect(pruned.outcome.report.attack == "prune" && pruned.files.contains { $0.hasSuffix("model.safetensors") })
+        let prunedWeights = try SafeTensors.read(contentsOf: dir + "/prune/model.safetensors")
+        let conv = try prunedWeights.tensor("features.4.conv.weight").floats()
+        #expect(conv.filter { $0 == 0 }.count > conv.count / 10, "the pruned copy has weights set to zero")
         let graph = try ChannelGraph.registry.lookup("alexnet")(trained.info.config)
-        try SafeTensors.write(ChannelEdit.permute(SafeTensors.read(contentsOf: released), graph: graph, seed: 7, rescale: true), to: stolen)
+        try SafeTensors.write(ChannelEdit.permute(prunedWeights, graph: graph, seed: 7, rescale: true), to: stolen)
 
         // Verify: with the owner's released file as the reference the copy is the owner's; without
         // it the signature reads as chance and the report says what to do.

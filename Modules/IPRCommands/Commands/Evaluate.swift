@@ -1,10 +1,6 @@
 import ArgumentParser
 import Foundation
-import IPRBackdoor
-import IPRData
-import IPRModels
-import IPRPassport
-import IPRTensor
+import IPRWorkflows
 
 extension IPRTool {
     struct Evaluate: ParsableCommand {
@@ -26,17 +22,11 @@ extension IPRTool {
         func validate() throws { try data.validateNames() }
 
         func run() throws {
-            let (model, info, _) = try PassportCheckpoint.load(checkpoint)
-            let result = try Evaluation.run(model, on: try data.testBatches(for: info, checkpoint: checkpoint))
-            if json {
-                let object: [String: Any] = ["accuracy": result.accuracy, "loss": result.loss, "samples": result.samples,
-                                             "checkpoint": checkpoint, "arch": info.arch, "dataset": data.dataset]
-                let bytes = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-                say(String(decoding: bytes, as: UTF8.self))
-            } else {
-                say(String(format: "%@ on %@ (%d test images): accuracy %.2f%%, loss %.4f", checkpoint, data.dataset,
-                             result.samples, 100 * result.accuracy, result.loss))
-            }
+            let report = try ModelEvaluation.run(checkpoint, data: data.request)
+            if let note = report.note { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
+            if json { return say(try ReportJSON.encode(report)) }
+            say(String(format: "%@ on %@ (%d test images): accuracy %.2f%%, loss %.4f", checkpoint, report.dataset,
+                       report.samples, 100 * report.accuracy, report.loss))
         }
     }
 }

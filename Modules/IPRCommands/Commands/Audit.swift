@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import IPRAttacks
-import IPRModels
+import IPRWorkflows
 
 extension IPRTool {
     struct AuditCommand: ParsableCommand {
@@ -36,17 +36,7 @@ extension IPRTool {
         var resume = false
 
         var suite: [Audit.Item] {
-            let names = attacks?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            let defaults = Dictionary(Audit.defaultSuite.map { ($0.attack, $0.options) }, uniquingKeysWith: { a, _ in a })
-            let items = names.map { $0.map { Audit.Item($0, defaults[$0] ?? [:]) } } ?? Audit.defaultSuite
-            guard let epochs else { return items }
-            return items.map { item in
-                var item = item
-                if item.options["epochs"] != nil || (try? Attacks.registry.lookup(item.attack))?.options.contains(where: { $0.name == "epochs" }) == true {
-                    item.options["epochs"] = String(epochs)
-                }
-                return item
-            }
+            Audit.suite(attacks?.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }, epochs: epochs)
         }
 
         func validate() throws {
@@ -55,13 +45,7 @@ extension IPRTool {
         }
 
         func run() throws {
-            let prepared = try target.prepare()
-            Interrupt.install()
-            defer { Interrupt.reset() }
-            let report = try Audit.run(suite, out: out, checkpoint: target.checkpoint, info: prepared.info,
-                                       scheme: prepared.scheme.rawValue, resume: resume,
-                                       context: { _, options in try prepared.context(options) },
-                                       progress: { line in if !target.quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) } })
+            let report = try target.prepare().audit(suite, out: out, resume: resume, progress: target.progress)
             say(try String(contentsOfFile: out + "/audit.md", encoding: .utf8).trimmingCharacters(in: .newlines))
             if report.interrupted {
                 say("interrupted: finished attacks are in \(out); rerun with --resume to continue")

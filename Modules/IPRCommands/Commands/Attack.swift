@@ -70,10 +70,8 @@ extension IPRTool {
                 return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
             }, uniquingKeysWith: { _, new in new })
             if let levels { given["levels"] = levels }
-            let prepared = try target.prepare()
-            let outcome = try Attacks.run(name, options: given) { try prepared.context($0) }
-            let info = prepared.info, checkpoint = target.checkpoint
-            let files = try AttackFiles.write(outcome, to: out, info: info)
+            let (outcome, files) = try target.prepare().run(name, options: given, out: out, progress: target.progress)
+            let checkpoint = target.checkpoint
             if json {
                 say(try String(contentsOfFile: out + "/report.json", encoding: .utf8).trimmingCharacters(in: .newlines))
                 return
@@ -138,68 +136,40 @@ struct AttackTarget: ParsableArguments {
     @Flag(help: "No progress lines.")
     var quiet = false
 
+    /// The owner's test images and the attacker's, as the workflow takes them: without
+    /// --attacker-data the training split of --data stands in for the thief's own images.
+    var request: AttackRequest {
+        var r = AttackRequest(suspect: checkpoint, ownerPassport: passport, data: data.request)
+        if attackerData != nil || attackerDataset != nil || data.data != nil {
+            var attacker = data.request(rootName: "--attacker-data")
+            if let attackerDataset, attackerDataset != data.dataset { (attacker.dataset, attacker.root, attacker.padTo) = (attackerDataset, nil, nil) }
+            if let attackerData { attacker.root = attackerData }
+            attacker.limit = attackerLimit ?? data.limit
+            r.attackerData = attacker
+        }
+        (r.attackerFraction, r.triggerSet, r.nullSamples, r.seed) = (attackerFraction, triggerSet, nullSamples, seed)
+        return r
+    }
+
     func validateNames(_ attacks: [String]) throws {
         try data.validateNames()
-        if let attackerDataset, !Datasets.registry.names.contains(attackerDataset) {
-            throw ValidationError("unknown dataset '\(attackerDataset)'; known: \(Datasets.registry.names.joined(separator: ", "))")
-        }
-        for name in attacks where !Attacks.registry.names.contains(name) {
-            throw ValidationError("unknown attack '\(name)'; known: \(Attacks.registry.names.joined(separator: ", "))")
-        }
         guard nullSamples >= 0 else { throw ValidationError("--null-samples must be ≥ 0") }
         if let attackerFraction, !(attackerFraction > 0 && attackerFraction <= 1) {
             throw ValidationError("--attacker-fraction must be in (0, 1], got \(attackerFraction)")
         }
+        do { try request.validate(attacks: attacks) } catch let error as WorkflowError { throw ValidationError(error.message) }
     }
 
-    /// The data loaded once; `context` gives each attack a fresh copy of the suspect.
-    struct Prepared {
-        let info: CheckpointInfo
-        let scheme: Scheme
-        let context: (AttackOptions) throws -> AttackContext
+    /// The suspect, the passport and the images read once; the notes on the data on standard error.
+    func prepare() throws -> PreparedAttack {
+        let prepared = try PreparedAttack(request)
+        for note in prepared.notes { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
+        return prepared
     }
 
-    func prepare() throws -> Prepared {
-        let owner = try Passport.read(passport)
-        // As `verify` and `dispute` read it: a passport checkpoint as it is, a plain network (a V1
-        // forger's, a thief's re-saved copy) into the owner's passport layers, which the claim names.
-        func suspect() throws -> (model: any Layer, info: CheckpointInfo, scheme: Scheme) {
-            let read = try PassportCheckpoint.load(checkpoint, claimedBy: owner)
-            return (read.model, read.info, read.scheme)
-        }
-        let (_, info, scheme) = try suspect()
-        let evaluation = try data.testBatches(for: info, checkpoint: checkpoint)
-        let attacker = try attackerSets(info)
-        let triggers = try triggerSet.map { try TriggerFolder(root: $0) }
-        var thresholds = AttackContext.defaultThresholds
-        thresholds.nullSamples = nullSamples
-        let (seed, quiet) = (self.seed, self.quiet)
-        return Prepared(info: info, scheme: scheme) { options in
-            let model = try suspect().model
-            try owner.install(into: model)   // a passport of another model fails here, naming the layer
-            return AttackContext(model: model, info: info, scheme: scheme, ownerPassport: owner, evaluation: evaluation,
-                                 attackerData: attacker, triggers: triggers, options: options, seed: seed, thresholds: thresholds,
-                                 progress: { line in if !quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) } })
-        }
-    }
-
-    /// The attacker's training and held-out batches, transformed as the model expects; by default the
-    /// owner's dataset (`--data`) stands in for it.
-    func attackerSets(_ info: CheckpointInfo) throws -> AttackerData? {
-        guard attackerData != nil || attackerDataset != nil || data.data != nil else { return nil }
-        var request = data.request(rootName: "--attacker-data")
-        if let attackerDataset, attackerDataset != data.dataset { (request.dataset, request.root, request.padTo) = (attackerDataset, nil, nil) }
-        if let attackerData { request.root = attackerData }
-        request.limit = attackerLimit ?? data.limit
-        let all = try request.open(.train)
-        let train = try attackerFraction.map { try Subset(all, fraction: $0, seed: seed) } ?? all
-        let test = try request.openTest()
-        let batches = try request.batches(train, for: info, shuffle: true, seed: seed)
-        let held = try test.map { try request.batches($0, for: info) }
-        let name = request.dataset
-        if !quiet {
-            FileHandle.standardError.write(Data("attacker's data: \(name), \(train.count) training images\(attackerFraction != nil ? " (a random \(attackerFraction!) of \(all.count))" : "")\(test.map { ", \($0.count) held out" } ?? "")\n".utf8))
-        }
-        return AttackerData(batches: batches, evaluation: held, classes: train.classNames.count)
+    /// Progress lines on standard error, unless --quiet.
+    var progress: (String) -> Void {
+        let quiet = self.quiet
+        return { line in if !quiet { FileHandle.standardError.write(Data((line + "\n").utf8)) } }
     }
 }
