@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import IPRAttacks
-import IPRCommands
+@testable import IPRCommands
 import IPRModels
 import Testing
 
@@ -39,5 +39,12 @@ import Testing
         }
         let message = refused.map { IPRTool.message(for: $0) } ?? ""
         #expect(message.contains("plugin-net"), "\(message)")
+    }
+
+    @Test func listingsPrintEveryNameWhole() {
+        // Registered names of any length (a package's own, `channel-prune`) are printed whole, the
+        // descriptions aligned after the longest.
+        #expect(listing([("weight-noise", "noise"), ("prune", "pruning")]) == ["weight-noise  noise", "prune         pruning"])
+        #expect(listing([]) == [])
     }
 }

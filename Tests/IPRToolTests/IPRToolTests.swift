@@ -317,7 +317,7 @@ import Testing
         try train(#"{"6": true}"#, out: dir + "/other")
 
         let list = try iprtool(["attacks"])
-        #expect(list.status == 0 && ["prune", "flip", "fake1"].allSatisfy { list.stdout.contains($0) } && list.stdout.contains("--option levels="))
+        #expect(list.status == 0 && ["prune", "flip", "fake1"].allSatisfy { list.stdout.contains($0) } && list.stdout.contains("--option levels=") && list.stdout.contains("\nchannel-prune "))
         let base = ["--checkpoint", dir + "/v2/last.safetensors", "--passport", dir + "/v2/passport.safetensors", "--null-samples", "99", "--quiet"] + small
         let out = dir + "/prune"
         let prune = try iprtool(["attack", "prune", "--levels", "0,0.5,1", "--out", out, "--json"] + base)

@@ -12,9 +12,10 @@ extension IPRTool {
     struct AttacksCommand: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "attacks", abstract: "List the attacks `iprtool attack` runs, with their options.")
         func run() {
-            for item in Attacks.registry.all {
-                say("\(item.name.padding(toLength: 10, withPad: " ", startingAt: 0))\(item.description)")
-                for o in item.entry.options { say("            --option \(o.name)=… (default \(o.defaultValue)): \(o.help)") }
+            let items = Attacks.registry.all
+            for (item, line) in zip(items, listing(items.map { ($0.name, $0.description) })) {
+                say(line)
+                for o in item.entry.options { say("      --option \(o.name)=… (default \(o.defaultValue)): \(o.help)") }
             }
         }
     }
