@@ -30,8 +30,10 @@ struct WeightNoiseAttack: Attack {
         for level in levels {
             apply(level)
             let m = try context.measure()
-            steps.append(.init(level: level, accuracy: m.publicAccuracy ?? m.accuracy, detection: m.detection, verdict: m.verdict))
-            context.progress(String(format: "weight-noise: level %.2f, accuracy %.1f%%, detection %.1f%%", level, 100 * m.accuracy, 100 * m.detection))
+            // The accuracy the thief gets: the deployed (public) path's where the model has one.
+            let accuracy = m.publicAccuracy ?? m.accuracy
+            steps.append(.init(level: level, accuracy: accuracy, detection: m.detection, verdict: m.verdict))
+            context.progress(String(format: "%@: level %.2f, accuracy %.1f%%, owner's detection %.1f%%", context.attack, level, 100 * accuracy, 100 * m.detection))
         }
         apply(saveLevel)   // the model the thief keeps
         let after = try context.measure()
