@@ -1,11 +1,6 @@
 import ArgumentParser
 import Foundation
 import IPRAttacks
-import IPRBackdoor
-import IPRData
-import IPRModels
-import IPRPassport
-import IPRTensor
 import IPRWorkflows
 
 extension IPRTool {

@@ -1,9 +1,6 @@
 import ArgumentParser
 import Foundation
-import IPRBackdoor
-import IPRData
 import IPRModels
-import IPRTensor
 import IPRWorkflows
 
 /// Options every command that reads a dataset shares.
@@ -43,15 +40,6 @@ struct DataArguments: ParsableArguments {
         (r.batchSize, r.workers, r.padTo, r.limit) = (batchSize, workers, padTo, limit)
         (r.valFraction, r.splitSeed, r.fullDecode, r.rootName) = (valFraction, splitSeed, fullDecode, rootName)
         return r
-    }
-
-    /// The test split as evaluation batches, transformed as a model with `info` expects; checks
-    /// that the classes agree. A folder without a test split is evaluated whole, and a note on
-    /// standard error says so.
-    func testBatches(for info: CheckpointInfo, checkpoint: String) throws -> LoaderTrainingData {
-        let evaluation = try request.evaluation(for: info, model: checkpoint)
-        if let note = evaluation.note { FileHandle.standardError.write(Data("note: \(note)\n".utf8)) }
-        return evaluation.batches
     }
 
     /// The request's own checks, with the flags named where a value is out of range.
