@@ -16,6 +16,13 @@ public enum PassportCheckpoint {
         return extra
     }
 
+    /// `arch` with passport layers of `scheme` at the block paths `layers`, untrained: the architecture a
+    /// checkpoint's metadata (or a claim) describes, for its tensors to be loaded into.
+    static func architecture(_ arch: String, config: ModelConfig, scheme: Scheme, layers: [String], source: String) throws -> any Layer {
+        let passports = try PassportConfig(leaves: layers.map { .init(keyPath: $0, entry: .passport(signatureText: nil)) }, source: source)
+        return try PassportBlockFactory.makeModel(arch, config: config, scheme: scheme, passports: passports, seed: 0, passportSeed: 0).model
+    }
+
     /// Loads any checkpoint: plain models as `Checkpoint.load`, passport models with their passport
     /// layers. Released V2 models (no private passport) load without it.
     public static func load(_ path: String) throws -> (model: any Layer, info: CheckpointInfo, scheme: Scheme?) {
@@ -31,8 +38,7 @@ public enum PassportCheckpoint {
             try model.load(file, source: path)
             return (model, info, nil)
         }
-        let config = try PassportConfig(leaves: recorded.layers.map { .init(keyPath: $0, entry: .passport(signatureText: nil)) }, source: path)
-        let (model, _) = try PassportBlockFactory.makeModel(info.arch, config: info.config, scheme: scheme, passports: config, seed: 0, passportSeed: 0)
+        let model = try architecture(info.arch, config: info.config, scheme: scheme, layers: recorded.layers, source: path)
         let released = recorded.released
         if released {
             // Everything but the private passport must be there, and nothing the scheme does not
@@ -99,8 +105,7 @@ public enum PassportCheckpoint {
         var claimed = info, recorded = try info.passportMetadata(source: path)
         (recorded.scheme, recorded.layers) = (.v1, passport.layers.map(\.path))
         claimed.setPassportMetadata(recorded)
-        let config = try PassportConfig(leaves: passport.layers.map { .init(keyPath: $0.path, entry: .passport(signatureText: nil)) }, source: path)
-        let (model, _) = try PassportBlockFactory.makeModel(info.arch, config: info.config, scheme: .v1, passports: config, seed: 0, passportSeed: 0)
+        let model = try architecture(info.arch, config: info.config, scheme: .v1, layers: passport.layers.map(\.path), source: path)
         // What the claim supplies (its passports and signature) and what is the conv weight again.
         let supplied = Set(passport.layers.flatMap { l in ["key", "skey", "b", "sign_loss.b", "weight"].map { l.path + "." + $0 } })
         let affine = Set(passport.layers.flatMap { l in [l.path + ".bn.weight", l.path + ".bn.bias"] })
@@ -189,7 +194,7 @@ public enum PassportCheckpoint {
         recorded.write(into: &metadata)
         var released = SafeTensorsFile(metadata: metadata)
         // What the layers declare secret (`StateVisitor.secret`) stays behind.
-        let secret = try build(info, file, source: checkpoint).model.secretStateNames()
+        let secret = try architecture(info.arch, config: info.config, scheme: scheme, layers: recorded.layers, source: checkpoint).secretStateNames()
         for name in file.names where !secret.contains(name) { released.set(name, file[name]!) }
         try SafeTensors.write(released, to: out)
     }

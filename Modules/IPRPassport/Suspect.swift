@@ -99,9 +99,8 @@ extension PassportCheckpoint {
             let paths = passport.layers.map(\.path)
             if passport.scheme.hasPrivatePath && paths.allSatisfy({ file[$0 + ".scale"] != nil }) {
                 // Released unless it holds what the claim's layers declare secret.
-                let config = try PassportConfig(leaves: paths.map { .init(keyPath: $0, entry: .passport(signatureText: nil)) }, source: path)
-                let secret = try PassportBlockFactory.makeModel(description.arch, config: description.config, scheme: passport.scheme,
-                                                                passports: config, seed: 0, passportSeed: 0).model.secretStateNames()
+                let secret = try PassportCheckpoint.architecture(description.arch, config: description.config, scheme: passport.scheme,
+                                                                 layers: paths, source: path).secretStateNames()
                 (recorded.scheme, recorded.layers, recorded.released) = (passport.scheme, paths, !file.names.contains(where: secret.contains))
             } else if !passport.scheme.hasPrivatePath && paths.allSatisfy({ file[$0 + ".skey"] != nil }) {
                 (recorded.scheme, recorded.layers) = (.v1, paths)
