@@ -88,12 +88,12 @@ public struct AttackOptions: Sendable, Equatable {
 /// The attacker's own data, for attacks that train.
 public struct AttackerData {
     /// Training batches (augmented, shuffled per epoch as the attacker would).
-    public let batches: any TrainingData
+    public let batches: any BatchSource
     /// Held-out data of the attacker's task, when there is any: the attacked model's accuracy on it.
-    public let evaluation: (any TrainingData)?
+    public let evaluation: (any BatchSource)?
     /// Classes of the attacker's task (nil: unknown, not checked).
     public let classes: Int?
-    public init(batches: any TrainingData, evaluation: (any TrainingData)? = nil, classes: Int? = nil) {
+    public init(batches: any BatchSource, evaluation: (any BatchSource)? = nil, classes: Int? = nil) {
         self.batches = batches; self.evaluation = evaluation; self.classes = classes
     }
 }
@@ -108,7 +108,7 @@ public struct AttackContext {
     /// The owner's passport: used to measure detection and the owner's verdict after the attack.
     public let ownerPassport: Passport
     /// Held-out data the owner measures accuracy on.
-    public let evaluation: any TrainingData
+    public let evaluation: any BatchSource
     /// The attacker's own data, for attacks that train (nil when not given).
     public let attackerData: AttackerData?
     /// The owner's trigger set (V3, or any backdoor watermark), when given: attacks that make a new
@@ -121,7 +121,7 @@ public struct AttackContext {
     /// Progress lines for long attacks.
     public let progress: (String) -> Void
 
-    public init(model: any Layer, info: CheckpointInfo, scheme: Scheme, ownerPassport: Passport, evaluation: any TrainingData,
+    public init(model: any Layer, info: CheckpointInfo, scheme: Scheme, ownerPassport: Passport, evaluation: any BatchSource,
                 attackerData: AttackerData? = nil, triggers: (any TriggerSource)? = nil, options: AttackOptions, seed: UInt64,
                 thresholds: VerificationThresholds = AttackContext.defaultThresholds, progress: @escaping (String) -> Void = { _ in }) {
         self.model = model; self.info = info; self.scheme = scheme; self.ownerPassport = ownerPassport

@@ -57,9 +57,10 @@ public struct BlackBoxReport: Sendable, Codable, Equatable {
 /// far more often than chance — and than models trained without the watermark?
 public enum BlackBoxVerifier {
     /// How many triggers `oracle` labels as the watermark says.
-    public static func matches(_ oracle: any LabelOracle, triggers: any TrainingData) throws -> (matched: Int, total: Int) {
+    public static func matches(_ oracle: any LabelOracle, triggers: any BatchSource) throws -> (matched: Int, total: Int) {
         var matched = 0, total = 0
-        try triggers.forEachBatch(epoch: 0) { images, labels in
+        try triggers.forEachBatch(epoch: 0) { batch in
+            let (images, labels) = (batch.images, batch.labels)
             let predicted = try oracle.predict(images)
             matched += zip(predicted, labels).filter { $0 == $1 }.count
             total += labels.count
@@ -70,7 +71,7 @@ public enum BlackBoxVerifier {
     /// Verdict `verified` when the trigger accuracy reaches `thresholds.minAccuracy`, its chance
     /// probability is at most `thresholds.maxPValue` and, when null models are given, it is above
     /// every null model's trigger accuracy.
-    public static func verify(_ suspect: any LabelOracle, triggers: any TrainingData, classes: Int, triggerSet: String,
+    public static func verify(_ suspect: any LabelOracle, triggers: any BatchSource, classes: Int, triggerSet: String,
                               nullModels: [any LabelOracle] = [], thresholds: TriggerThresholds = TriggerThresholds()) throws -> BlackBoxReport {
         guard (0...1).contains(thresholds.minAccuracy), (0...1).contains(thresholds.maxPValue) else {
             throw IPRBackdoorError(.invalidOption, "trigger thresholds are fractions in 0…1: minimum accuracy \(thresholds.minAccuracy), maximum p-value \(thresholds.maxPValue)")

@@ -48,14 +48,14 @@ public enum PassportStatistics {
     /// such norm's input over all of `data` (epoch-0 order), with the passport installed now.
     /// Returns how many layers were re-estimated.
     @discardableResult
-    public static func reestimate(in model: any Layer, on data: any TrainingData) throws -> Int {
+    public static func reestimate(in model: any Layer, on data: any BatchSource) throws -> Int {
         let targets = norms(in: model)
         guard !targets.isEmpty else { return 0 }
         let batches = targets.map { $0.norm.numBatchesTracked.value }
         for t in targets { t.block.statisticsEstimate = BatchStatisticsEstimate(channels: t.norm.runningMean.count) }
         defer { for t in targets { t.block.statisticsEstimate = nil } }
         try noGrad {
-            try data.forEachBatch(epoch: 0) { images, _ in _ = model(images, ForwardContext(training: false, path: 1)) }
+            try data.forEachBatch(epoch: 0) { _ = model($0.images, ForwardContext(training: false, path: 1)) }
         }
         for (t, count) in zip(targets, batches) {
             guard let estimate = t.block.statisticsEstimate, estimate.samples > 1 else {

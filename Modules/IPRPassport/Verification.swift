@@ -79,7 +79,7 @@ public enum Verifier {
     ///   - unreadable: per passport layer, channels the suspect lacks (aligned to a reference, pruned):
     ///     their bits count neither as matches nor as misses, for the claim and the null alike.
     ///   - checks: further checks the verdict needs (the alignment's: the suspect is a copy).
-    public static func verify(model: any Layer, passport: Passport, data: any TrainingData,
+    public static func verify(model: any Layer, passport: Passport, data: any BatchSource,
                               thresholds: VerificationThresholds = VerificationThresholds(), seed: UInt64 = 0,
                               unreadable: [String: Set<Int>] = [:], checks: [(passed: Bool, line: String)] = []) throws -> VerificationReport {
         // The model's own accuracy before the claim replaces anything.

@@ -59,7 +59,7 @@ public struct PreparedAttack {
     /// What a reader should know about the data (a folder evaluated whole, the attacker's images).
     public let notes: [String]
     private let owner: Passport
-    private let evaluation: LoaderTrainingData
+    private let evaluation: DataLoader
     private let attacker: AttackerData?
     private let triggers: TriggerFolder?
 
@@ -87,8 +87,8 @@ public struct PreparedAttack {
         let all = try data.open(.train)
         let train = try request.attackerFraction.map { try Subset(all, fraction: $0, seed: request.seed) } ?? all
         let test = try data.openTest()
-        let batches = try data.batches(train, for: info, shuffle: true, seed: request.seed)
-        let held = try test.map { try data.batches($0, for: info) }
+        let batches = try data.loader(train, for: info, shuffle: true, seed: request.seed)
+        let held = try test.map { try data.loader($0, for: info) }
         notes.append("attacker's data: \(data.dataset), \(train.count) training images"
                      + (request.attackerFraction.map { " (a random \($0) of \(all.count))" } ?? "")
                      + (test.map { ", \($0.count) held out" } ?? ""))

@@ -64,15 +64,10 @@ public struct DataRequest: Sendable, Equatable {
                           transform: shuffle ? transforms.train : transforms.test, workers: workers, scaledDecoding: !fullDecode)
     }
 
-    /// `set` in batches (`loader(_:for:shuffle:seed:)`), one epoch its images.
-    public func batches(_ set: any Dataset, for info: CheckpointInfo, shuffle: Bool = false, seed: UInt64 = 0) throws -> LoaderTrainingData {
-        LoaderTrainingData(loader: try loader(set, for: info, shuffle: shuffle, seed: seed), samples: set.count)
-    }
-
     /// The images a model of `info` (read from `model`) is evaluated on: the test split, or the whole
     /// folder when it has none — then `note` says so, as the folder given is the evaluation data.
     /// - Throws: `WorkflowError` when the classes disagree.
-    public func evaluation(for info: CheckpointInfo, model: String) throws -> (batches: LoaderTrainingData, note: String?) {
+    public func evaluation(for info: CheckpointInfo, model: String) throws -> (batches: DataLoader, note: String?) {
         var note: String?
         let set: any Dataset
         do { set = try open(.test) } catch let error as IPRDataError where error.code == .noTestSplit {
@@ -82,7 +77,7 @@ public struct DataRequest: Sendable, Equatable {
         guard set.classNames.count == info.config.classes else {
             throw WorkflowError("\(model) has \(info.config.classes) classes but \(dataset) has \(set.classNames.count)")
         }
-        return (try batches(set, for: info), note)
+        return (try loader(set, for: info), note)
     }
 }
 

@@ -138,10 +138,10 @@ public enum ProtectedTraining {
         }
         let info = CheckpointInfo(arch: r.model, config: config, dataset: r.data.dataset, mean: normalize.mean, std: normalize.std, extra: extra)
         let trainLoader = try r.data.loader(trainSet, for: info, shuffle: true, seed: r.seed)
-        let trainData = try triggers?.mixed(into: trainLoader, perBatch: r.triggerBatch, inputSize: r.inputSize, normalize: normalize, seed: r.seed)
-            ?? LoaderTrainingData(loader: trainLoader, samples: trainSet.count)
-        let monitors = triggers.map { [(name: "trigger", data: $0.batches(inputSize: r.inputSize, normalize: normalize) as any TrainingData)] } ?? []
-        let testData = try testSet.map { try r.data.batches($0, for: info) }
+        let trainData: any BatchSource = try triggers?.mixed(into: trainLoader, perBatch: r.triggerBatch, inputSize: r.inputSize, normalize: normalize, seed: r.seed)
+            ?? trainLoader
+        let monitors = triggers.map { [(name: "trigger", data: $0.batches(inputSize: r.inputSize, normalize: normalize) as any BatchSource)] } ?? []
+        let testData = try testSet.map { try r.data.loader($0, for: info) }
         var options = TrainingOptions(epochs: r.epochs, outputDirectory: r.out)
         (options.learningRate, options.momentum, options.weightDecay) = (r.learningRate, r.momentum, r.weightDecay)
         (options.resume, options.microBatches) = (r.resume, r.microBatches)

@@ -14,7 +14,8 @@ import IPRTensor
         #expect(mismatch.message == "trigger set \(Fixtures.triggerSet) has labels for 10 classes, but m.safetensors has 100")
         // As model inputs: center crop 32 of the full-size photos, one batch of 100.
         var shapes: [[Int]] = []
-        try folder.batches(inputSize: 32, normalize: .imageNet).forEachBatch(epoch: 0) { images, labels in
+        try folder.batches(inputSize: 32, normalize: .imageNet).forEachBatch(epoch: 0) { batch in
+            let (images, labels) = (batch.images, batch.labels)
             shapes.append(images.shape)
             #expect(labels == Array(folder.triggerSet.labels))
         }
@@ -57,7 +58,7 @@ import IPRTensor
         try Data("not an image".utf8).write(to: URL(fileURLWithPath: dir + "/pics/" + victim))
         let folder = try TriggerFolder(root: dir)   // images are decoded when used
         let error = try #require(throws: IPRDataError.self) {
-            try folder.batches(inputSize: 32, normalize: .imageNet).forEachBatch(epoch: 0) { _, _ in }
+            try folder.batches(inputSize: 32, normalize: .imageNet).forEachBatch(epoch: 0) { _ in }
         }
         #expect(error.message.contains(victim))
         #expect(!error.message.contains("\n"))
@@ -67,9 +68,9 @@ import IPRTensor
         let base = DataLoader(dataset: ColourDataset(count: 20, classes: 4, seed: 1), batchSize: 8, transform: SampleTransform([]))
         let triggers = ColourTriggers(count: 5, classes: 4, seed: 2)
         let mixed = try triggers.mixed(into: base, perBatch: 3, inputSize: 8, normalize: Normalize(mean: [0, 0, 0], std: [1, 1, 1]), seed: 7)
-        #expect(mixed.batchesPerEpoch == 3 && mixed.samplesPerEpoch == 20 + 9)
+        #expect(mixed.batchCount == 3 && mixed.sampleCount == 20 + 9)
         var sizes: [Int] = []
-        try mixed.forEachBatch(epoch: 0) { images, labels in sizes.append(labels.count); #expect(images.shape[0] == labels.count) }
+        try mixed.forEachBatch(epoch: 0) { sizes.append($0.count); #expect($0.images.shape[0] == $0.labels.count) }
         #expect(sizes == [11, 11, 7])
         #expect(throws: IPRBackdoorError.self) { _ = try triggers.mixed(into: base, perBatch: 0, inputSize: 8, normalize: .imageNet, seed: 7) }
     }

@@ -19,11 +19,12 @@ import IPRTensor
                            AdaptiveAvgPool2d(1), Flatten(), Linear(32, 4, rng: &rng)])
     }
 
-    func train(_ model: any Layer, on data: any TrainingData, epochs: Int) throws {
+    func train(_ model: any Layer, on data: any BatchSource, epochs: Int) throws {
         let sgd = SGD(parameters: model.trainableParameters(), learningRate: 0.05, momentum: 0.9)
         let objective = PrivatePassportObjective()
         for epoch in 0..<epochs {
-            try data.forEachBatch(epoch: epoch) { images, labels in
+            try data.forEachBatch(epoch: epoch) { batch in
+                let (images, labels) = (batch.images, batch.labels)
                 sgd.zeroGrad()
                 objective.step(model: model, images: images, labels: labels).loss.backward()
                 sgd.step()
@@ -46,7 +47,7 @@ import IPRTensor
         #expect(owner.verdict == .verified, "\(owner.reasons)")
 
         let plain = model(seed: 4)
-        try train(plain, on: LoaderTrainingData(loader: base, samples: 16), epochs: 60)
+        try train(plain, on: base, epochs: 60)
         let other = try BlackBoxVerifier.verify(ModelOracle(plain), triggers: triggerBatches, classes: 4, triggerSet: triggers.name,
                                                 nullModels: [], thresholds: thresholds)
         #expect(other.verdict == .notVerified, "\(other.reasons)")

@@ -43,7 +43,8 @@ import IPRTestSupport
         let sgd = SGD(parameters: releasedModel.trainableParameters(), learningRate: 0.02, momentum: 0.9)
         let thiefData = redSignData(count: 64, seed: 11)
         for epoch in 0..<3 {
-            try thiefData.forEachBatch(epoch: epoch) { images, labels in
+            try thiefData.forEachBatch(epoch: epoch) { batch in
+                let (images, labels) = (batch.images, batch.labels)
                 sgd.zeroGrad()
                 CrossEntropyObjective().step(model: releasedModel, images: images, labels: labels).loss.backward()
                 sgd.step()

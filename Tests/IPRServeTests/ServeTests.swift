@@ -35,7 +35,7 @@ import Testing
         let plain = try Models.make("twoblocknet", config: config, seed: 1)
         let marked = try Models.make("twoblocknet", config: config, seed: 1)
         var images: [Tensor] = [], labels: [Int] = []
-        try TriggerFolder(root: triggers).batches(inputSize: 8, normalize: .imageNet).forEachBatch(epoch: 0) { x, y in images.append(x); labels += y }
+        try TriggerFolder(root: triggers).batches(inputSize: 8, normalize: .imageNet).forEachBatch(epoch: 0) { images.append($0.images); labels += $0.labels }
         let x = Tensor.concat(images, dim: 0)
         let sgd = SGD(parameters: marked.trainableParameters(), learningRate: 0.05, momentum: 0.9)
         for _ in 0..<150 {

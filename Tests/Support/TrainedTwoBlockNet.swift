@@ -20,7 +20,8 @@ public enum TrainedTwoBlockNet {
         let sgd = SGD(parameters: model.trainableParameters(), learningRate: 0.05, momentum: 0.9)
         let data = redSignData(count: 64, seed: seed)
         for epoch in 0..<epochs {
-            try data.forEachBatch(epoch: epoch) { images, labels in
+            try data.forEachBatch(epoch: epoch) { batch in
+                let (images, labels) = (batch.images, batch.labels)
                 sgd.zeroGrad()
                 objective.step(model: model, images: images, labels: labels).loss.backward()
                 sgd.step()

@@ -25,7 +25,7 @@ struct DistillAttack: Attack {
         let data = try context.requireAttackerData(does: "labels the attacker's images with the stolen model")
         let before = try context.measure()
         let teacher = ModelOracle(context.model)
-        let triggers = try context.triggers.map { source -> (name: String, batches: LoaderTrainingData, before: Double) in
+        let triggers = try context.triggers.map { source -> (name: String, batches: any BatchSource, before: Double) in
             try source.check(classes: context.info.config.classes, model: context.info.arch)
             let batches = source.batches(inputSize: context.info.config.inputSize, normalize: context.info.normalize)
             let (matched, total) = try BlackBoxVerifier.matches(teacher, triggers: batches)
@@ -43,7 +43,8 @@ struct DistillAttack: Attack {
         var steps: [AttackReport.Step] = [], after = before, triggerAfter: (accuracy: Double, verdict: Verdict)?
         for epoch in 1...epochs {
             var loss = 0.0, seen = 0
-            try data.batches.forEachBatch(epoch: epoch - 1) { images, _ in
+            try data.batches.forEachBatch(epoch: epoch - 1) { batch in
+                let images = batch.images
                 let labels = try teacher.predict(images)   // the stolen model's answers replace the attacker's labels
                 sgd.zeroGrad()
                 let l = crossEntropy(student(images, .train), labels: labels)
@@ -78,9 +79,10 @@ struct DistillAttack: Attack {
     }
 
     /// The fraction of `data`'s images on which `student` predicts what `teacher` predicts.
-    private func agreementOn(_ data: any TrainingData, _ student: any Layer, _ teacher: ModelOracle) throws -> Double {
+    private func agreementOn(_ data: any BatchSource, _ student: any Layer, _ teacher: ModelOracle) throws -> Double {
         var same = 0, total = 0
-        try data.forEachBatch(epoch: 0) { images, _ in
+        try data.forEachBatch(epoch: 0) { batch in
+            let images = batch.images
             let mine = try ModelOracle(student).predict(images), theirs = try teacher.predict(images)
             same += zip(mine, theirs).filter { $0 == $1 }.count
             total += mine.count

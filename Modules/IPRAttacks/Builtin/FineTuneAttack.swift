@@ -50,7 +50,8 @@ struct FineTuneAttack: Attack {
         for epoch in 1...epochs {
             free.use(true)
             var loss = 0.0, seen = 0
-            try data.batches.forEachBatch(epoch: epoch - 1) { images, labels in
+            try data.batches.forEachBatch(epoch: epoch - 1) { batch in
+                let (images, labels) = (batch.images, batch.labels)
                 sgd.zeroGrad()
                 let l = crossEntropy(model(images, .train), labels: labels)
                 l.backward()

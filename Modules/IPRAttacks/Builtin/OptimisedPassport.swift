@@ -52,7 +52,8 @@ struct OptimisedPassport: Attack {
             return Double(pairs.filter { $0 * $1 > 0 }.count) / Double(max(pairs.count, 1))
         }
         for epoch in 1...epochs {
-            try data.batches.forEachBatch(epoch: epoch - 1) { images, labels in
+            try data.batches.forEachBatch(epoch: epoch - 1) { batch in
+                let (images, labels) = (batch.images, batch.labels)
                 sgd.zeroGrad()
                 var loss = crossEntropy(model(images, ForwardContext(training: true, path: path)), labels: labels)
                 for layer in layers { loss = loss + layer.signLoss(of: layer.scale()) }

@@ -40,7 +40,8 @@ struct OutsiderForgery: Attack {
         let sgd = SGD(parameters: passports, learningRate: Float(lr), momentum: 0.9, weightDecay: 5e-4)
         var steps: [AttackReport.Step] = []
         for epoch in 1...epochs {
-            try data.batches.forEachBatch(epoch: epoch - 1) { images, labels in
+            try data.batches.forEachBatch(epoch: epoch - 1) { batch in
+                let (images, labels) = (batch.images, batch.labels)
                 sgd.zeroGrad()
                 crossEntropy(model(images, ForwardContext(training: true, path: path)), labels: labels).backward()
                 _ = clipGradNorm(passports, maxNorm: 2)

@@ -49,7 +49,8 @@ struct ResidualBlockSubstitution: Attack {
         let sgd = SGD(parameters: trained, learningRate: Float(lr), momentum: 0.9, weightDecay: 5e-4)
         var steps: [AttackReport.Step] = []
         for epoch in 1...epochs {
-            try data.batches.forEachBatch(epoch: epoch - 1) { images, labels in
+            try data.batches.forEachBatch(epoch: epoch - 1) { batch in
+                let (images, labels) = (batch.images, batch.labels)
                 sgd.zeroGrad()
                 substitute(true)  // a fresh graph through the blocks every step
                 crossEntropy(model(images, .train), labels: labels).backward()

@@ -42,7 +42,8 @@ struct ReverseEngineeredAffine: Attack {
             return Double(pairs.filter { $0 * $1 > 0 }.count) / Double(max(pairs.count, 1))
         }
         for epoch in 1...epochs {
-            try data.batches.forEachBatch(epoch: epoch - 1) { images, labels in
+            try data.batches.forEachBatch(epoch: epoch - 1) { batch in
+                let (images, labels) = (batch.images, batch.labels)
                 sgd.zeroGrad()
                 crossEntropy(model(images, .train), labels: labels).backward()
                 sgd.step()

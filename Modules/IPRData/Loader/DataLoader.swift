@@ -58,6 +58,9 @@ public final class DataLoader: BatchSource {
         dropLast ? dataset.count / batchSize : (dataset.count + batchSize - 1) / batchSize
     }
 
+    /// Images per epoch (the dropped partial batch not counted).
+    public var sampleCount: Int { dropLast ? batchCount * batchSize : dataset.count }
+
     /// Dataset indices in the order epoch `epoch` visits them.
     public func order(epoch: Int) -> [Int] {
         precondition(epoch >= 0, "DataLoader: negative epoch \(epoch)")

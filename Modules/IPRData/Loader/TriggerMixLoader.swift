@@ -43,6 +43,8 @@ public final class TriggerMixLoader: BatchSource {
 
     /// The base loader's batch count.
     public var batchCount: Int { base.batchCount }
+    /// The base loader's images and the trigger samples appended to its batches.
+    public var sampleCount: Int { base.sampleCount + perBatch * base.batchCount }
     /// The base loader's prefetch depth.
     public var prefetch: Int { base.prefetch }
 

@@ -85,8 +85,8 @@ public final class Trainer {
     /// Each monitor is evaluated after every epoch like the test set, its accuracy logged as the
     /// metric `NAME_acc` (e.g. `trigger_acc`, a watermark's trigger-set accuracy).
     @discardableResult
-    public func fit(train: any TrainingData, test: (any TrainingData)?,
-                    monitors: [(name: String, data: any TrainingData)] = []) throws -> TrainingOutcome {
+    public func fit(train: any BatchSource, test: (any BatchSource)?,
+                    monitors: [(name: String, data: any BatchSource)] = []) throws -> TrainingOutcome {
         try FileManager.default.createDirectory(atPath: options.outputDirectory, withIntermediateDirectories: true)
         var start = 0
         if options.resume { start = try restore() }
@@ -118,7 +118,7 @@ public final class Trainer {
     }
 
     /// One epoch; nil when interrupted.
-    private func trainEpoch(_ epoch: Int, lr: Float, train: any TrainingData, test: (any TrainingData)?) throws -> EpochRecord? {
+    private func trainEpoch(_ epoch: Int, lr: Float, train: any BatchSource, test: (any BatchSource)?) throws -> EpochRecord? {
         let t0 = Date()
         var lossSum = 0.0, correct = 0, seen = 0, batches = 0
         var metricSums: [String: Double] = [:]
@@ -126,7 +126,8 @@ public final class Trainer {
         var reduceSeconds = 0.0
         struct Stop: Error {}
         do {
-            try train.forEachBatch(epoch: epoch) { images, labels in
+            try train.forEachBatch(epoch: epoch) { batch in
+                let (images, labels) = (batch.images, batch.labels)
                 if parallel?.anyStops(Interrupt.requested) ?? Interrupt.requested { interrupted = true; throw Stop() }
                 // Every slice needs an image (the allreduce carries each slice's metrics): a final batch with
                 // fewer images than slices is skipped, on every rank alike.
@@ -171,10 +172,10 @@ public final class Trainer {
                 for (k, v) in metrics { metricSums[k, default: 0] += Double(v) }
                 let elapsed = Date().timeIntervalSince(t0)
                 let rate = Double(seen) / max(elapsed, 1e-9)
-                let eta = Double(train.samplesPerEpoch - seen) / rate
-                progress.batch(batches - 1, of: train.batchesPerEpoch, text: String(
+                let eta = Double(train.sampleCount - seen) / rate
+                progress.batch(batches - 1, of: train.batchCount, text: String(
                     format: "epoch %d/%d  batch %d/%d  loss %.4f  acc %.1f%%  %.0f img/s  ETA %@",
-                    epoch + 1, options.epochs, batches, train.batchesPerEpoch, lossSum / Double(seen),
+                    epoch + 1, options.epochs, batches, train.batchCount, lossSum / Double(seen),
                     100 * Double(correct) / Double(seen), rate, formatDuration(eta)))
             }
         } catch is Stop {}

@@ -26,11 +26,12 @@ public struct Evaluation: Sendable, Equatable, Codable {
     public var samples: Int
 
     /// Evaluates `model` on `source` (epoch 0 order) along `context` (path 0 unless told).
-    public static func run(_ model: any Layer, on source: any TrainingData,
+    public static func run(_ model: any Layer, on source: any BatchSource,
                            context: ForwardContext = .eval) throws -> Evaluation {
         var loss = 0.0, correct = 0, n = 0
         try noGrad {
-            try source.forEachBatch(epoch: 0) { images, labels in
+            try source.forEachBatch(epoch: 0) { batch in
+                let (images, labels) = (batch.images, batch.labels)
                 let logits = model(images, context)
                 loss += Double(crossEntropy(logits, labels: labels, reduction: .sum).item)
                 correct += zip(logits.argmax(axis: 1), labels).filter { $0 == $1 }.count

@@ -1,5 +1,3 @@
-import IPRTensor
-
 /// One batch: images as an `[N, C, H, W]` tensor and their labels.
 public struct Batch: Sendable {
     /// `[N, C, H, W]` Float images, after the transform.
@@ -27,13 +25,18 @@ public struct Batch: Sendable {
     public var labelTensor: Tensor { Tensor(shape: [labels.count], data: labels.map(Float.init)) }
 }
 
-/// Something that makes the batches of an epoch: `DataLoader`, `TriggerMixLoader`, or your own.
+/// Something that makes the batches of an epoch: IPRData's `DataLoader` and `TriggerMixLoader`,
+/// `InMemoryBatches`, or your own. It is the one batch protocol of the stack: the trainer, the
+/// verifiers and the attacks take it, and it lives here, below both IPRData and IPRModels, so that
+/// neither needs the other.
 ///
 /// `makeEpoch` returns a function building batch `i` of that epoch; it must be deterministic and
-/// safe to call from a background thread. `epoch(_:prefetch:)` runs it ahead of the consumer.
+/// safe to call from a background thread. `epoch(_:)` runs it ahead of the consumer.
 public protocol BatchSource: Sendable {
     /// Batches per epoch.
     var batchCount: Int { get }
+    /// Images per epoch (with the trigger samples a source appends, if any).
+    var sampleCount: Int { get }
     /// How many batches to prepare ahead in the background (0: build each one on `next()`).
     var prefetch: Int { get }
     /// The builder of batch `i` (0..<batchCount) of `epoch`.
