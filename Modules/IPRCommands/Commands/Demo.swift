@@ -22,7 +22,7 @@ extension IPRTool {
             the same rule.
             """)
 
-        @Option(help: "Epochs to train (4 is the fewest whose passport accuracy is dependably within the verification rule).")
+        @Option(help: "Epochs to train.")
         var epochs = 4
 
         @Option(help: "Seed for initialisation, shuffling and augmentation.")
