@@ -138,7 +138,11 @@ extension IPRTool {
             let group = MPICollective.isLaunched ? try MPICollective.world() : nil
             defer { MPICollective.finalize() }
             do { try train(group: group) } catch let error as IPRDistributedError where error.code == .disagreement {
-                if group?.isRoot ?? true { throw error }   // every rank has it: rank 0 says it once
+                guard let group else { throw error }
+                // Every rank has it: rank 0 says it once, and says it before any rank exits (mpirun
+                // may kill the others as soon as one ends with a failure, before rank 0 has printed).
+                if group.isRoot { FileHandle.standardError.write(Data("Error: \(error)\n".utf8)) }
+                group.barrier()
                 throw ExitCode(1)
             } catch where (group?.size ?? 1) > 1 && !(error is ExitCode) {
                 // A failure on one rank alone would leave the others waiting in the next allreduce.
