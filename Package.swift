@@ -28,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.30.0"),
         // Graceful shutdown of the server when its task is cancelled (Hummingbird runs in a service group).
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        // HTTP field names (Triton's Inference-Header-Content-Length); Hummingbird's own header types.
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
     ],
     targets: [
         // MARK: - System libraries
@@ -64,7 +66,8 @@ let package = Package(
         .target(name: "IPRServe", dependencies: ["IPRModels", "IPRData", "IPRTensor",
                                                  .product(name: "Hummingbird", package: "hummingbird"),
                                                  .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                                                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+                                                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                                                 .product(name: "HTTPTypes", package: "swift-http-types")],
                 path: "Modules/IPRServe"),
         // The attack suite: the Attack protocol, its registry, the built-in attacks, reports.
         .target(name: "IPRAttacks", dependencies: ["IPRPassport", "IPRBackdoor", "IPRPlot"], path: "Modules/IPRAttacks"),

@@ -9,9 +9,10 @@ import IPRTensor
 /// - metadata: `{"name", "platform", "inputs": [{"name": "input", "datatype": "FP32", "shape": [-1, 3, H, W]}],
 ///   "outputs": [{"name": "logits", …, [-1, classes]}, {"name": "label", "datatype": "INT64", [-1]}]}`
 /// - infer: `{"inputs": [{"name", "shape": [N, 3, H, W], "datatype": "FP32" | "UINT8", "data": [...]}]}`, data flat
-///   row-major (nested arrays are accepted too). FP32 is taken as already normalised; UINT8 is
-///   normalised with the checkpoint's own statistics, exactly as `evaluate` does. The answer has the
-///   logits and the argmax.
+///   row-major (nested arrays are accepted too), or the same tensor as raw bytes after the JSON
+///   (Triton's binary tensor data extension, `InferenceRequest`). FP32 is taken as already normalised;
+///   UINT8 is normalised with the checkpoint's own statistics, exactly as `evaluate` does. The answer
+///   has the logits and the argmax, as JSON or raw bytes as the request asks.
 public final class InferenceModel: @unchecked Sendable {
     public let name: String
     public let model: any Layer
@@ -49,76 +50,24 @@ public final class InferenceModel: @unchecked Sendable {
         return Array(text.utf8)
     }
 
-    /// Answers one infer request body.
+    /// Answers one infer request body (`InferenceRequest` says what it may hold).
+    /// - Parameter headerLength: the request's `Inference-Header-Content-Length`, if it has one.
     /// - Throws: `ServeError` with a 4xx status and a message for anything malformed.
-    public func infer(_ body: [UInt8]) async throws -> [UInt8] {
-        let images = try parse(body)
+    public func infer(_ body: [UInt8], headerLength: Int? = nil) async throws -> InferenceAnswer {
+        let request = try InferenceRequest.decode(body, headerLength: headerLength, side: side, maxBatch: limits.maxBatch)
+        let images = input(request)
         let logits: [Float] = await withCheckedContinuation { done in
             queue.async { [self] in done.resume(returning: noGrad { self.model(images, .eval) }.array) }
         }
-        let n = images.shape[0]
-        var out = "{\"model_name\":\(quoted(name)),\"model_version\":\"1\",\"outputs\":[{\"name\":\"logits\",\"datatype\":\"FP32\",\"shape\":[\(n),\(classes)],\"data\":["
-        out += logits.map { $0.isFinite ? "\($0)" : "0" }.joined(separator: ",")
-        out += "]},{\"name\":\"label\",\"datatype\":\"INT64\",\"shape\":[\(n)],\"data\":["
-        out += (0..<n).map { i in String(argmax(logits[(i * classes)..<((i + 1) * classes)])) }.joined(separator: ",")
-        out += "]}]}"
-        return Array(out.utf8)
+        return InferenceAnswer.encode(model: name, logits: logits, count: request.shape[0], classes: classes, outputs: request.outputs)
     }
 
     /// The request's input as a `[N, 3, side, side]` model input.
-    func parse(_ body: [UInt8]) throws -> Tensor {
-        let json: JSONValue
-        switch Result(catching: { try JSONValue.parse(body) }) {
-        case .success(let value): json = value
-        case .failure(let e):
-            let detail = (e as? JSONSyntaxError).map { "\($0.reason) at line \($0.line), column \($0.column)" } ?? "\(e)"
-            throw ServeError(.badRequest, "request body is not JSON: \(detail)")
-        }
-        guard case .object(let top) = json, let inputsValue = top.first(where: { $0.key == "inputs" })?.value,
-              case .array(let inputs) = inputsValue else {
-            throw ServeError(.badRequest, "expected {\"inputs\": [{\"name\", \"shape\", \"datatype\", \"data\"}]}")
-        }
-        guard inputs.count == 1, case .object(let input) = inputs[0] else {
-            throw ServeError(.badRequest, "expected exactly one input tensor, got \(inputs.count)")
-        }
-        func field(_ key: String) -> JSONValue? { input.first { $0.key == key }?.value }
-        guard case .string(let datatype)? = field("datatype") else { throw ServeError(.badRequest, "input needs \"datatype\": \"FP32\" or \"UINT8\"") }
-        guard datatype == "FP32" || datatype == "UINT8" else {
-            throw ServeError(.badRequest, "datatype \(datatype) is not accepted: send FP32 (normalised) or UINT8 (pixels 0…255)")
-        }
-        guard case .array(let dims)? = field("shape") else { throw ServeError(.badRequest, "input needs \"shape\": [N, 3, \(side), \(side)]") }
-        let shape = dims.compactMap { v -> Int? in if case .number(let t) = v { return Int(t) } else { return nil } }
-        guard shape.count == 4, shape.count == dims.count, shape[1] == 3, shape[2] == side, shape[3] == side, shape[0] >= 1 else {
-            throw ServeError(.badRequest, "shape \(dims.map(\.summary)) does not fit this model: expected [N, 3, \(side), \(side)] with N ≥ 1")
-        }
-        guard shape[0] <= limits.maxBatch else {
-            throw ServeError(.badRequest, "batch of \(shape[0]) is larger than this server's limit of \(limits.maxBatch)")
-        }
-        guard let data = field("data") else { throw ServeError(.badRequest, "input needs \"data\"") }
-        var values: [Float] = []
-        values.reserveCapacity(shape.reduce(1, *))
-        try flatten(data, into: &values, limit: shape.reduce(1, *), uint8: datatype == "UINT8")
-        guard values.count == shape.reduce(1, *) else {
-            throw ServeError(.badRequest, "data has \(values.count) values, shape \(shape) needs \(shape.reduce(1, *))")
-        }
-        if datatype == "UINT8" {
-            // As to-tensor and normalise do it in the loaders: x / 255, then (x − mean) / std.
-            return normalize(Tensor(shape: shape, data: values.map { $0 / 255 }))
-        }
-        return Tensor(shape: shape, data: values)
-    }
-
-    private func flatten(_ value: JSONValue, into values: inout [Float], limit: Int, uint8: Bool) throws {
-        switch value {
-        case .array(let items):
-            for item in items { try flatten(item, into: &values, limit: limit, uint8: uint8) }
-        case .number(let text):
-            guard values.count < limit else { throw ServeError(.badRequest, "data has more values than the shape's \(limit)") }
-            guard let v = Float(text), v.isFinite else { throw ServeError(.badRequest, "data value \(text) is not a finite number") }
-            if uint8 { guard v >= 0, v <= 255, v == v.rounded() else { throw ServeError(.badRequest, "UINT8 value \(text) is not an integer in 0…255") } }
-            values.append(v)
-        default:
-            throw ServeError(.badRequest, "data must hold numbers, found \(value.summary)")
+    func input(_ request: InferenceRequest) -> Tensor {
+        switch request.datatype {
+        case .fp32: return Tensor(shape: request.shape, data: request.values)
+        // As to-tensor and normalise do it in the loaders: x / 255, then (x − mean) / std.
+        case .uint8: return normalize(Tensor(shape: request.shape, data: request.values.map { $0 / 255 }))
         }
     }
 }

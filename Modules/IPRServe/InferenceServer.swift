@@ -1,12 +1,14 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import NIOCore
 import ServiceLifecycle
 
 /// `InferenceModel` over HTTP (Hummingbird 2): the Open Inference Protocol's REST routes
 /// `GET /v2/health/live`, `GET /v2/health/ready`, `GET /v2/models/{name}` (metadata),
-/// `GET /v2/models/{name}/ready` and `POST /v2/models/{name}/infer`. Every refused request gets a 4xx
-/// with `{"error": "…"}`; each request is logged as one line on standard error.
+/// `GET /v2/models/{name}/ready` and `POST /v2/models/{name}/infer` (JSON, or Triton's binary tensor
+/// data extension: `InferenceRequest`), and `GET /v2` (server metadata, naming that extension). Every
+/// refused request gets a 4xx with `{"error": "…"}`; each request is logged as one line on standard error.
 public struct InferenceServer: Sendable {
     public let model: InferenceModel
     public let host: String
@@ -39,13 +41,15 @@ public struct InferenceServer: Sendable {
         router.add(middleware: RequestLog())
         let model = self.model
         let admitted = Admission(limit: model.limits.maxConcurrent)
+        // Server metadata: clients look here for the extensions a server has.
+        router.get("/v2") { _, _ in json(.ok, Array(#"{"name":"swift-deepipr","version":"1","extensions":["binary_tensor_data"]}"#.utf8)) }
         router.get("/v2/health/live") { _, _ in json(.ok, Array(#"{"live":true}"#.utf8)) }
         router.get("/v2/health/ready") { _, _ in json(.ok, Array(#"{"ready":true}"#.utf8)) }
         router.get("/v2/models/:name") { _, context in
-            try await answer { try known(context, model); return model.metadata() }
+            try await answer { try known(context, model); return json(.ok, model.metadata()) }
         }
         router.get("/v2/models/:name/ready") { _, context in
-            try await answer { try known(context, model); return Array(#"{"ready":true}"#.utf8) }
+            try await answer { try known(context, model); return json(.ok, Array(#"{"ready":true}"#.utf8)) }
         }
         router.post("/v2/models/:name/infer") { request, context in
             try await answer {
@@ -58,7 +62,8 @@ public struct InferenceServer: Sendable {
                 do { body = try await request.body.collect(upTo: model.limits.maxBodyBytes) } catch {
                     throw ServeError(.payloadTooLarge, "request body is larger than this server's limit of \(model.limits.maxBodyBytes) bytes")
                 }
-                return try await model.infer(Array(buffer: body))
+                let answer = try await model.infer(Array(buffer: body), headerLength: try binaryHeaderLength(request.headers))
+                return answer.headerLength.map { binary(answer.body, headerLength: $0) } ?? json(.ok, answer.body)
             }
         }
         return router
@@ -70,9 +75,27 @@ private func json(_ status: HTTPResponse.Status, _ bytes: [UInt8]) -> Response {
     Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
 }
 
-/// `work`'s bytes as 200, or its `ServeError` as that status.
-private func answer(_ work: () async throws -> [UInt8]) async throws -> Response {
-    do { return json(.ok, try await work()) } catch let error as ServeError {
+/// Triton's header for a body that is a JSON header followed by raw tensor bytes.
+let inferenceHeaderContentLength = HTTPField.Name("Inference-Header-Content-Length")!
+
+/// A 200 whose first `headerLength` bytes are JSON and the rest binary output tensors.
+private func binary(_ bytes: [UInt8], headerLength: Int) -> Response {
+    Response(status: .ok, headers: [.contentType: "application/octet-stream", inferenceHeaderContentLength: String(headerLength)],
+             body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+}
+
+/// The request's `Inference-Header-Content-Length`, if it has one.
+private func binaryHeaderLength(_ headers: HTTPFields) throws -> Int? {
+    guard let text = headers[inferenceHeaderContentLength] else { return nil }
+    guard let n = Int(text.trimmingCharacters(in: CharacterSet.whitespaces)) else {
+        throw ServeError(.badRequest, "Inference-Header-Content-Length must be a byte count, got \(quoted(String(text.prefix(40))))")
+    }
+    return n
+}
+
+/// `work`'s answer as 200, or its `ServeError` as that status.
+private func answer(_ work: () async throws -> Response) async throws -> Response {
+    do { return try await work() } catch let error as ServeError {
         return json(HTTPResponse.Status(code: error.status.rawValue), error.body)
     }
 }

@@ -87,6 +87,10 @@ import Testing
                                                          classes: 10, triggerSet: Self.triggers)
                 #expect(report == local, "pixels sent as UINT8 and normalised by the server give the model's very predictions")
                 #expect(remote.queried == 20)
+                #expect(remote.encoding == .binary, "the server's metadata lists binary_tensor_data")
+                let viaJSON = try RemoteModel(endpoint: endpoint, name: "suspect", encoding: .json)
+                #expect(try BlackBoxVerifier.verify(viaJSON, triggers: folder.batches(inputSize: 8, normalize: RemoteModel.pixelInput),
+                                                    classes: 10, triggerSet: Self.triggers) == local, "JSON numbers give the same verdict as bytes")
                 let capped = try RemoteModel(endpoint: endpoint, name: "suspect", budget: 10)
                 #expect(throws: ServeClientError.self) { _ = try BlackBoxVerifier.verify(capped, triggers: folder.batches(inputSize: 8, normalize: RemoteModel.pixelInput), classes: 10, triggerSet: Self.triggers) }
             }
