@@ -30,6 +30,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         // HTTP field names (Triton's Inference-Header-Content-Length); Hummingbird's own header types.
         .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
+        // `GET /metrics` of `iprtool serve`, in the Prometheus text format.
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
     ],
     targets: [
         // MARK: - System libraries
@@ -67,7 +69,8 @@ let package = Package(
                                                  .product(name: "Hummingbird", package: "hummingbird"),
                                                  .product(name: "AsyncHTTPClient", package: "async-http-client"),
                                                  .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                                                 .product(name: "HTTPTypes", package: "swift-http-types")],
+                                                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                                                 .product(name: "Prometheus", package: "swift-prometheus")],
                 path: "Modules/IPRServe"),
         // The attack suite: the Attack protocol, its registry, the built-in attacks, reports.
         .target(name: "IPRAttacks", dependencies: ["IPRPassport", "IPRBackdoor", "IPRPlot"], path: "Modules/IPRAttacks"),

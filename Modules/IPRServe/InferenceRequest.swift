@@ -91,8 +91,7 @@ public struct InferenceRequest: Sendable {
     static func object(parsing json: ArraySlice<UInt8>, headerSent: Bool) throws -> [(key: String, value: JSONValue)] {
         let value: JSONValue
         do { value = try JSONValue.parse(Array(json)) } catch {
-            let detail = (error as? JSONSyntaxError).map { "\($0.reason) at line \($0.line), column \($0.column)" } ?? "\(error)"
-            throw ServeError(.badRequest, "request body is not JSON: \(detail)"
+            throw ServeError(.badRequest, "request body is not JSON: \(error.reason) at line \(error.line), column \(error.column)"
                              + (headerSent ? "" : " (a body with binary tensor data needs the Inference-Header-Content-Length header)"))
         }
         guard case .object(let top) = value else {
@@ -177,6 +176,8 @@ public struct InferenceAnswer: Sendable {
     /// The JSON header's length when outputs follow as raw bytes (the `Inference-Header-Content-Length`
     /// the server sends); nil for an all-JSON answer.
     public var headerLength: Int?
+    /// Images answered.
+    public var images: Int
 
     /// `logits` (`[N, classes]`) and the argmax labels, as `outputs` asks for them.
     static func encode(model: String, logits: [Float], count n: Int, classes: Int, outputs: [(name: String, binary: Bool)]) -> InferenceAnswer {
@@ -204,7 +205,7 @@ public struct InferenceAnswer: Sendable {
         }
         json += "]}"
         let header = Array(json.utf8)
-        return outputs.contains(where: \.binary) ? InferenceAnswer(body: header + raw, headerLength: header.count)
-                                                 : InferenceAnswer(body: header, headerLength: nil)
+        return outputs.contains(where: \.binary) ? InferenceAnswer(body: header + raw, headerLength: header.count, images: n)
+                                                 : InferenceAnswer(body: header, headerLength: nil, images: n)
     }
 }

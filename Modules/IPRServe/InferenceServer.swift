@@ -7,7 +7,8 @@ import ServiceLifecycle
 /// `InferenceModel` over HTTP (Hummingbird 2): the Open Inference Protocol's REST routes
 /// `GET /v2/health/live`, `GET /v2/health/ready`, `GET /v2/models/{name}` (metadata),
 /// `GET /v2/models/{name}/ready` and `POST /v2/models/{name}/infer` (JSON, or Triton's binary tensor
-/// data extension: `InferenceRequest`), and `GET /v2` (server metadata, naming that extension). Every
+/// data extension: `InferenceRequest`), `GET /v2` (server metadata, naming that extension) and
+/// `GET /metrics` (Prometheus: `ServerMetrics`). Every
 /// refused request gets a 4xx with `{"error": "…"}`; each request is logged as one line on standard error.
 public struct InferenceServer: Sendable {
     public let model: InferenceModel
@@ -38,9 +39,14 @@ public struct InferenceServer: Sendable {
 
     func router() -> Router<BasicRequestContext> {
         let router = Router()
-        router.add(middleware: RequestLog())
+        let metrics = ServerMetrics()
+        router.add(middleware: RequestLog(metrics: metrics))
         let model = self.model
         let admitted = Admission(limit: model.limits.maxConcurrent)
+        router.get("/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                     body: .init(byteBuffer: ByteBuffer(bytes: metrics.text())))
+        }
         // Server metadata: clients look here for the extensions a server has.
         router.get("/v2") { _, _ in json(.ok, Array(#"{"name":"swift-deepipr","version":"1","extensions":["binary_tensor_data"]}"#.utf8)) }
         router.get("/v2/health/live") { _, _ in json(.ok, Array(#"{"live":true}"#.utf8)) }
@@ -55,6 +61,7 @@ public struct InferenceServer: Sendable {
             try await answer {
                 try known(context, model)
                 guard admitted.enter() else {
+                    metrics.refusedBusy.increment()
                     throw ServeError(.tooManyRequests, "more than \(model.limits.maxConcurrent) requests at once; retry later")
                 }
                 defer { admitted.leave() }
@@ -62,7 +69,10 @@ public struct InferenceServer: Sendable {
                 do { body = try await request.body.collect(upTo: model.limits.maxBodyBytes) } catch {
                     throw ServeError(.payloadTooLarge, "request body is larger than this server's limit of \(model.limits.maxBodyBytes) bytes")
                 }
+                let start = ContinuousClock.now
                 let answer = try await model.infer(Array(buffer: body), headerLength: try binaryHeaderLength(request.headers))
+                metrics.inferenceSeconds.record(ContinuousClock.now - start)
+                metrics.images.increment(by: Int64(answer.images))
                 return answer.headerLength.map { binary(answer.body, headerLength: $0) } ?? json(.ok, answer.body)
             }
         }
@@ -115,14 +125,17 @@ private final class Admission: @unchecked Sendable {
     func leave() { lock.withLock { count -= 1 } }
 }
 
-/// One line per request: method, path, status, milliseconds.
+/// One line per request on standard error (method, path, status, milliseconds), and its count in the metrics.
 private struct RequestLog<Context: RequestContext>: RouterMiddleware {
+    let metrics: ServerMetrics
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let start = Date()
         var status = 500
         defer {
             let ms = 1000 * Date().timeIntervalSince(start)
             FileHandle.standardError.write(Data(String(format: "%@ %@ %d %.1f ms\n", request.method.rawValue, request.uri.path, status, ms).utf8))
+            metrics.request(route: context.endpointPath ?? "unmatched", status: status)
         }
         do {
             let response = try await next(request, context)

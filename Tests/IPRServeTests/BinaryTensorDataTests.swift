@@ -6,6 +6,7 @@ import IPRServe
 import IPRTensor
 import IPRTestSupport
 import NIOCore
+import NIOHTTP1
 import Testing
 
 /// Triton's binary tensor data extension (what `tritonclient` sends by default): the same images as
@@ -150,30 +151,21 @@ import Testing
     /// its own, `GET /v2` names the extension, and a header that is not a count is a 400.
     @Test func theServerSpeaksTheExtensionOverHTTP() async throws {
         let model = try Self.model()
-        let server = InferenceServer(model: model, port: 0)
-        let (ports, bound) = AsyncStream<Int>.makeStream()
-        let task = Task { try await server.run(signals: false) { bound.yield($0) } }
-        var iterator = ports.makeAsyncIterator()
-        let port = try #require(await iterator.next())
-        defer { task.cancel() }
-        let endpoint = "http://127.0.0.1:\(port)"
         let px = Self.pixels(1)
         let h = Self.header(1, "UINT8", bytes: px.count, extra: #","parameters":{"binary_data_output":true}"#)
-        func post(_ length: String) throws -> HTTPClient.Response {
-            let request = try HTTPClient.Request(url: endpoint + "/v2/models/suspect/infer", method: .POST,
-                                                 headers: ["Inference-Header-Content-Length": length, "Content-Type": "application/octet-stream"],
-                                                 body: .bytes(h + px))
-            return try HTTPClient.shared.execute(request: request, deadline: .now() + .seconds(30)).wait()
-        }
-        let ok = try post(String(h.count))
         let local = try await model.infer(h + px, headerLength: h.count)
-        #expect(ok.status.code == 200 && ok.headers["Inference-Header-Content-Length"].first == String(local.headerLength ?? -1))
-        #expect(ok.body.map { Array(buffer: $0) } == local.body)
-        let bad = try post("twelve")
-        #expect(bad.status.code == 400 && String(buffer: bad.body!).contains("must be a byte count"))
-        let server2 = try HTTPClient.shared.get(url: endpoint + "/v2").wait()
-        #expect(server2.status.code == 200 && String(buffer: server2.body!).contains("binary_tensor_data"))
-        task.cancel()
-        try await task.value
+        try await withServer(model) { endpoint in
+            func post(_ length: String) async throws -> (status: Int, headers: HTTPHeaders, body: [UInt8]) {
+                try await fetch(endpoint + "/v2/models/suspect/infer", method: .POST,
+                                headers: [("Inference-Header-Content-Length", length), ("Content-Type", "application/octet-stream")], body: h + px)
+            }
+            let ok = try await post(String(h.count))
+            #expect(ok.status == 200 && ok.headers["Inference-Header-Content-Length"].first == String(local.headerLength ?? -1))
+            #expect(ok.body == local.body)
+            let bad = try await post("twelve")
+            #expect(bad.status == 400 && String(decoding: bad.body, as: UTF8.self).contains("must be a byte count"))
+            let server = try await fetch(endpoint + "/v2")
+            #expect(server.status == 200 && String(decoding: server.body, as: UTF8.self).contains("binary_tensor_data"))
+        }
     }
 }
