@@ -28,6 +28,6 @@ let package = Package(
             .product(name: "IPRData", package: "swift-deepipr"),
             .product(name: "IPRModels", package: "swift-deepipr"),
             .product(name: "IPRPassport", package: "swift-deepipr"),
-        ], path: "Sources/\(target)")
+        ] + (target == "infer-request" ? [.product(name: "IPRServe", package: "swift-deepipr")] : []), path: "Sources/\(target)")
     }
 )

@@ -99,4 +99,20 @@ put("lr-config", "short.json", b'{"epochs": 3, "type": "steps", "steps": [], "ga
 
 # Trigger labels: the first three lines of WatermarkNN's label file.
 put("trigger-labels", "labels-cifar.txt", b"".join(fixture("trigger_set", "labels-cifar.txt").splitlines(keepends=True)[:3]))
+# Infer requests for a 4×4 model (the target's framing: first byte even, no header; odd, then the
+# Inference-Header-Content-Length as two little-endian bytes): JSON UINT8, JSON FP32 with outputs
+# asked as binary, and binary UINT8 / FP32 inputs after a JSON header.
+pixels = bytes((7 * i) % 256 for i in range(48))
+def request(datatype, binary, extra=""):
+    tensor = {"name": "input", "shape": [1, 3, 4, 4], "datatype": datatype}
+    if binary:
+        tensor["parameters"] = {"binary_data_size": len(binary)}
+    else:
+        tensor["data"] = list(pixels) if datatype == "UINT8" else [v / 255 for v in pixels]
+    return (json.dumps({"inputs": [tensor]}, separators=(",", ":"))[:-1] + extra + "}").encode()
+put("infer-request", "json-uint8", b"\x00" + request("UINT8", None))
+put("infer-request", "json-fp32-binary-out", b"\x00" + request("FP32", None, ',"parameters":{"binary_data_output":true}'))
+for name, datatype, raw in (("binary-uint8", "UINT8", pixels), ("binary-fp32", "FP32", struct.pack("<48f", *(v / 255 for v in pixels)))):
+    head = request(datatype, raw, ',"outputs":[{"name":"label","parameters":{"binary_data":true}}]')
+    put("infer-request", name, b"\x01" + struct.pack("<H", len(head)) + head + raw)
 print(out)
