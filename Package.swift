@@ -31,7 +31,7 @@ let package = Package(
         // HTTP field names (Triton's Inference-Header-Content-Length); Hummingbird's own header types.
         .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
         // `GET /metrics` of `iprtool serve`, in the Prometheus text format.
-        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.0.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),   // HELP lines (`help:`)
     ],
     targets: [
         // MARK: - System libraries

@@ -59,7 +59,7 @@ public final class InferenceModel: @unchecked Sendable {
         let logits: [Float] = await withCheckedContinuation { done in
             queue.async { [self] in done.resume(returning: noGrad { self.model(images, .eval) }.array) }
         }
-        return InferenceAnswer.encode(model: name, logits: logits, count: request.shape[0], classes: classes, outputs: request.outputs)
+        return InferenceAnswer.encode(model: name, id: request.id, logits: logits, count: request.shape[0], classes: classes, outputs: request.outputs)
     }
 
     /// The request's input as a `[N, 3, side, side]` model input.

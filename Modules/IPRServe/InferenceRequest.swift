@@ -8,9 +8,10 @@ import IPRTensor
 /// - With it, the body's first `headerLength` bytes are that JSON and the rest is raw tensor bytes:
 ///   an input with `"parameters": {"binary_data_size": K}` has no `"data"` and takes the next K bytes
 ///   (FP32 little-endian, UINT8 as is; K must be the shape's count × the element size).
-/// - Outputs: `"outputs": [{"name": "logits" | "label", "parameters": {"binary_data": true}}]` picks
-///   the outputs and which go as raw bytes; without `"outputs"`, both go, as raw bytes when the
-///   request's `"parameters"` say `"binary_data_output": true`.
+/// - Outputs: `"outputs": [{"name": "logits" | "label"}]` picks the outputs (default: both); each goes
+///   as raw bytes when its `"parameters"` say `"binary_data": true`, or, where it does not say, when
+///   the request's `"parameters"` say `"binary_data_output": true` (Triton's rule).
+/// - A request `"id"` is echoed in the answer.
 ///
 /// Every malformed request is a `ServeError` 400 that says what is wrong; the decoder never reads
 /// past the body, whatever the sizes claim.
@@ -24,6 +25,8 @@ public struct InferenceRequest: Sendable {
     public var values: [Float]
     /// The outputs to answer with, in order, and whether each goes as raw bytes.
     public var outputs: [(name: String, binary: Bool)]
+    /// The request's `"id"`, echoed in the answer.
+    public var id: String?
 
     /// The outputs this server has.
     public static let outputNames = ["logits", "label"]
@@ -76,7 +79,12 @@ public struct InferenceRequest: Sendable {
         guard binary.isEmpty else {
             throw ServeError(.badRequest, "\(binary.count) bytes after the JSON header that no input claims (binary_data_size)")
         }
-        return InferenceRequest(shape: shape, datatype: datatype, values: values, outputs: try requestedOutputs(top))
+        var id: String?
+        if let value = member(top, "id") {
+            guard case .string(let text) = value else { throw ServeError(.badRequest, "\"id\" must be a string, found \(value.summary)") }
+            id = text
+        }
+        return InferenceRequest(shape: shape, datatype: datatype, values: values, outputs: try requestedOutputs(top), id: id)
     }
 
     /// Where the JSON part of the body ends.
@@ -113,18 +121,16 @@ public struct InferenceRequest: Sendable {
         return n
     }
 
-    /// A boolean parameter (`binary_data`, `binary_data_output`); absent is false.
-    static func flag(_ object: [(key: String, value: JSONValue)], _ key: String) throws -> Bool {
-        guard case .object(let parameters)? = member(object, "parameters"), let value = member(parameters, key) else { return false }
+    /// A boolean parameter (`binary_data`, `binary_data_output`); nil when absent.
+    static func flag(_ object: [(key: String, value: JSONValue)], _ key: String) throws -> Bool? {
+        guard case .object(let parameters)? = member(object, "parameters"), let value = member(parameters, key) else { return nil }
         guard case .bool(let on) = value else { throw ServeError(.badRequest, "parameter \(key) must be true or false, found \(value.summary)") }
         return on
     }
 
     static func requestedOutputs(_ top: [(key: String, value: JSONValue)]) throws -> [(name: String, binary: Bool)] {
-        guard let listed = member(top, "outputs") else {
-            let binary = try flag(top, "binary_data_output")
-            return outputNames.map { ($0, binary) }
-        }
+        let binaryByDefault = try flag(top, "binary_data_output") ?? false
+        guard let listed = member(top, "outputs") else { return outputNames.map { ($0, binaryByDefault) } }
         guard case .array(let items) = listed, !items.isEmpty else {
             throw ServeError(.badRequest, "\"outputs\" must list the outputs wanted, e.g. [{\"name\": \"label\"}]")
         }
@@ -135,7 +141,7 @@ public struct InferenceRequest: Sendable {
             guard outputNames.contains(name) else {
                 throw ServeError(.badRequest, "no output '\(name)': this model has \(outputNames.joined(separator: " and "))")
             }
-            return (name, try flag(output, "binary_data"))
+            return (name, try flag(output, "binary_data") ?? binaryByDefault)
         }
     }
 
@@ -179,10 +185,13 @@ public struct InferenceAnswer: Sendable {
     /// Images answered.
     public var images: Int
 
-    /// `logits` (`[N, classes]`) and the argmax labels, as `outputs` asks for them.
-    static func encode(model: String, logits: [Float], count n: Int, classes: Int, outputs: [(name: String, binary: Bool)]) -> InferenceAnswer {
+    /// `logits` (`[N, classes]`) and the argmax labels, as `outputs` asks for them. A logit that is not
+    /// finite (an input of huge FP32 values can overflow) goes as 0 in both encodings — JSON has no
+    /// NaN — so that JSON and bytes always carry the same values.
+    static func encode(model: String, id: String?, logits raw: [Float], count n: Int, classes: Int, outputs: [(name: String, binary: Bool)]) -> InferenceAnswer {
+        let logits = raw.map { $0.isFinite ? $0 : 0 }
         let labels = (0..<n).map { i in argmax(logits[(i * classes)..<((i + 1) * classes)]) }
-        var json = "{\"model_name\":\(quoted(model)),\"model_version\":\"1\",\"outputs\":["
+        var json = "{\"model_name\":\(quoted(model)),\"model_version\":\"1\"" + (id.map { ",\"id\":\(quoted($0))" } ?? "") + ",\"outputs\":["
         var raw: [UInt8] = []
         for (k, output) in outputs.enumerated() {
             let logitsOut = output.name == "logits"
@@ -199,7 +208,7 @@ public struct InferenceAnswer: Sendable {
                 json += ",\"parameters\":{\"binary_data_size\":\(raw.count - start)}}"
             } else {
                 json += ",\"data\":["
-                json += logitsOut ? logits.map { $0.isFinite ? "\($0)" : "0" }.joined(separator: ",") : labels.map(String.init).joined(separator: ",")
+                json += logitsOut ? logits.map { "\($0)" }.joined(separator: ",") : labels.map(String.init).joined(separator: ",")
                 json += "]}"
             }
         }

@@ -42,16 +42,13 @@ public final class RemoteModel {
         self.name = name; self.timeout = timeout; self.retries = retries; self.budget = budget
         let (inputSize, classes) = try Self.shape(of: Self.send(.GET, self.endpoint + "/v2/models/\(name)", body: nil, timeout: timeout, retries: retries))
         self.inputSize = inputSize; self.classes = classes
-        self.encoding = try encoding ?? Self.detectEncoding(self.endpoint, timeout: timeout, retries: retries)
+        self.encoding = encoding ?? Self.detectEncoding(self.endpoint, timeout: timeout, retries: retries)
     }
 
-    /// `.binary` when the server metadata lists the extension; `.json` when it does not or has no
-    /// server metadata (answers 4xx). An unreachable server is an error, as for the model's metadata.
-    static func detectEncoding(_ endpoint: String, timeout: Double, retries: Int) throws -> Encoding {
-        let metadata: JSONValue
-        do { metadata = try send(.GET, endpoint + "/v2", body: nil, timeout: timeout, retries: retries) } catch let error as ServeClientError where error.status != nil {
-            return .json
-        }
+    /// `.binary` when the server metadata lists the extension; `.json` when it does not, or when it has
+    /// no server metadata this client can read (the model's metadata already showed it answers).
+    static func detectEncoding(_ endpoint: String, timeout: Double, retries: Int) -> Encoding {
+        guard let metadata = try? send(.GET, endpoint + "/v2", body: nil, timeout: timeout, retries: retries) else { return .json }
         guard case .object(let top) = metadata, case .array(let extensions)? = top.first(where: { $0.key == "extensions" })?.value else { return .json }
         return extensions.contains(.string("binary_tensor_data")) ? .binary : .json
     }
@@ -124,7 +121,7 @@ public final class RemoteModel {
                 let message = (try? JSONValue.parse(bytes)).flatMap { v -> String? in
                     if case .object(let o) = v, case .string(let m)? = o.first(where: { $0.key == "error" })?.value { m } else { nil }
                 } ?? String(decoding: bytes.prefix(200), as: UTF8.self)
-                throw ServeClientError("\(url): HTTP \(code): \(message)", status: code)
+                throw ServeClientError("\(url): HTTP \(code): \(message)")
             }
             do { return try JSONValue.parse(bytes) } catch { throw ServeClientError("\(url): the answer is not JSON") }
         }
@@ -135,9 +132,7 @@ public final class RemoteModel {
 /// What went wrong asking a remote model.
 public struct ServeClientError: Error, CustomStringConvertible, Sendable {
     public let description: String
-    /// The HTTP status of a refused request (nil: no answer, or an answer this client cannot use).
-    public let status: Int?
-    public init(_ description: String, status: Int? = nil) { self.description = description; self.status = status }
+    public init(_ description: String) { self.description = description }
 }
 
 extension Int {

@@ -15,7 +15,7 @@ final class ServerMetrics: Sendable {
             name: "ipr_inference_duration_seconds",
             buckets: [.milliseconds(1), .milliseconds(2.5), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
                       .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10)],
-            help: "Time from an infer request's decoded body to its encoded answer")
+            help: "Time from an infer request's collected body to its encoded answer")
         images = registry.makeCounter(name: "ipr_inferred_images_total", help: "Images answered by infer requests")
         refusedBusy = registry.makeCounter(name: "ipr_requests_refused_busy_total",
                                            help: "Infer requests refused with 429 because the server had its maximum in flight")

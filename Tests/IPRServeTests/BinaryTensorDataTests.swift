@@ -84,6 +84,16 @@ import Testing
         #expect(viaFloats.headerLength == nil)
         let fjson = try JSONValue.parse(viaFloats.body)
         #expect(Self.numbers(fjson, "label") == labels && Self.output(fjson, "logits") == nil)
+
+        // Triton's rule: binary_data_output is the default of every listed output that does not say;
+        // the request's id comes back.
+        let listed = Self.header(n, "UINT8", bytes: px.count,
+                                 extra: #","id":"r7","parameters":{"binary_data_output":true},"outputs":[{"name":"label"},{"name":"logits","parameters":{"binary_data":false}}]"#)
+        let mixed = try await model.infer(listed + px, headerLength: listed.count)
+        let (mjson, mraw) = try Self.split(mixed)
+        #expect(mraw.count == 8 * n && Self.numbers(mjson, "label").isEmpty && Self.numbers(mjson, "logits") == logits)
+        guard case .object(let top) = mjson else { Issue.record("answer is not an object"); return }
+        #expect(top.first(where: { $0.key == "id" })?.value == .string("r7"))
     }
 
     @Test func everyMalformedBinaryBodyIsA400WithAMessage() async throws {
@@ -142,9 +152,16 @@ import Testing
                 }
                 if body.isEmpty { body = [0] }
             }
-            do { _ = try await model.infer(body, headerLength: header); answered += 1 } catch is ServeError { refused += 1 }
+            do {
+                let request = try InferenceRequest.decode(body, headerLength: header, side: Self.side, maxBatch: 8)
+                // What a decoded request may hold, whatever the bytes were.
+                #expect(request.shape.count == 4 && request.shape[1...] == [3, 8, 8] && (1...8).contains(request.shape[0]))
+                #expect(request.values.count == request.shape.reduce(1, *) && request.values.allSatisfy { request.datatype == .uint8 ? (0...255).contains($0) : $0.isFinite })
+                _ = try await model.infer(body, headerLength: header)
+                answered += 1
+            } catch is ServeError { refused += 1 }
         }
-        #expect(answered + refused == 400 && refused > 0)
+        #expect(answered > 0 && refused > 0, "the mutations reach both outcomes: \(answered) answered, \(refused) refused")
     }
 
     /// Over HTTP: the request's Inference-Header-Content-Length reaches the model, the answer carries
@@ -161,6 +178,7 @@ import Testing
             }
             let ok = try await post(String(h.count))
             #expect(ok.status == 200 && ok.headers["Inference-Header-Content-Length"].first == String(local.headerLength ?? -1))
+            #expect(ok.headers["Content-Type"].first == "application/octet-stream")
             #expect(ok.body == local.body)
             let bad = try await post("twelve")
             #expect(bad.status == 400 && String(decoding: bad.body, as: UTF8.self).contains("must be a byte count"))
