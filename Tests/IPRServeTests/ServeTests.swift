@@ -49,15 +49,7 @@ import Testing
     /// Runs `body` with `model` served on a free loopback port.
     static func serving(_ model: any Layer, limits: InferenceModel.Limits = .init(), _ body: (String) throws -> Void) async throws {
         let info = CheckpointInfo(arch: "twoblocknet", config: config, dataset: "trigger", mean: Normalize.imageNet.mean, std: Normalize.imageNet.std)
-        let server = InferenceServer(model: InferenceModel(name: "suspect", model: model, info: info, normalize: .imageNet, limits: limits), port: 0)
-        let (ports, bound) = AsyncStream<Int>.makeStream()
-        let task = Task { try await server.run(signals: false) { bound.yield($0) } }
-        var iterator = ports.makeAsyncIterator()
-        let port = try #require(await iterator.next())
-        defer { task.cancel() }
-        try body("http://127.0.0.1:\(port)")
-        task.cancel()
-        try await task.value
+        try await withServer(InferenceModel(name: "suspect", model: model, info: info, normalize: .imageNet, limits: limits)) { try body($0) }
     }
 
     /// Cancelling the server's task while connections are being accepted shuts it down gracefully: it
