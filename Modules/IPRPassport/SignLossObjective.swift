@@ -14,8 +14,8 @@ public struct PassportObjective: TrainingObjective {
 }
 
 /// Scheme-V2 training: every batch goes through the public path and the private path;
-/// loss = CE(public) + CE(private) + Σ sign loss of the private γ. Accuracy is measured on the
-/// private path; `public_acc` is logged.
+/// loss = CE(public) + CE(private) + Σ sign loss of the private γ. The training accuracy is the
+/// private path's; the public path's on the same batches is logged as `train_public_acc`.
 ///
 /// The layers before the first passport layer are the same on both paths: they run once per batch
 /// (`ForwardMemo`) and both paths' gradients flow back through the one result. Their batch-norm
@@ -32,7 +32,7 @@ public struct PrivatePassportObjective: TrainingObjective {
         let privateLogits = model(images, ForwardContext(training: true, path: 1, memo: memo))
         var (loss, metrics) = addSignLosses(crossEntropy(publicLogits, labels: labels) + crossEntropy(privateLogits, labels: labels), model)
         let publicCorrect = zip(publicLogits.argmax(axis: 1), labels).filter { $0 == $1 }.count
-        metrics["public_acc"] = Float(publicCorrect) / Float(max(labels.count, 1))
+        metrics["train_public_acc"] = Float(publicCorrect) / Float(max(labels.count, 1))
         return (loss, privateLogits, metrics)
     }
 }

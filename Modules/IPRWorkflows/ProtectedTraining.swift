@@ -140,8 +140,13 @@ public enum ProtectedTraining {
         let trainLoader = try r.data.loader(trainSet, for: info, shuffle: true, seed: r.seed)
         let trainData: any BatchSource = try triggers?.mixed(into: trainLoader, perBatch: r.triggerBatch, inputSize: r.inputSize, normalize: normalize, seed: r.seed)
             ?? trainLoader
-        let monitors = triggers.map { [(name: "trigger", data: $0.batches(inputSize: r.inputSize, normalize: normalize) as any BatchSource)] } ?? []
         let testData = try testSet.map { try r.data.loader($0, for: info) }
+        var monitors = triggers.map { [Monitor(name: "trigger", data: $0.batches(inputSize: r.inputSize, normalize: normalize))] } ?? []
+        // V2 and V3 evaluate (and `release` ships) the public path as test_acc; the owner's passport
+        // path is what verification measures, so its test accuracy is logged beside it.
+        if let p = r.protection, p.scheme != .v1, let testData {
+            monitors.append(Monitor(name: "passport", data: testData, context: ForwardContext(training: false, path: 1)))
+        }
         var options = TrainingOptions(epochs: r.epochs, outputDirectory: r.out)
         (options.learningRate, options.momentum, options.weightDecay) = (r.learningRate, r.momentum, r.weightDecay)
         (options.resume, options.microBatches) = (r.resume, r.microBatches)

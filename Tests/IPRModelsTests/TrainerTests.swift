@@ -24,6 +24,14 @@ final class SoftmaxRegression: Layer {
     func forward(_ x: Tensor, _ ctx: ForwardContext) -> Tensor { fc(x.flatten(), ctx) }
 }
 
+/// SoftmaxRegression whose forward path 1 negates the logits: a second path that predicts the other class.
+final class TwoPathRegression: Layer {
+    let inner: SoftmaxRegression
+    init(_ c: ModelConfig, _ rng: inout RNG) { inner = SoftmaxRegression(c, &rng) }
+    func visit(_ v: inout StateVisitor) { v.child("inner", inner) }
+    func forward(_ x: Tensor, _ ctx: ForwardContext) -> Tensor { ctx.path == 1 ? -inner(x, ctx) : inner(x, ctx) }
+}
+
 /// Two classes told apart by the sign of the mean of the red channel.
 func separableData(count: Int, seed: UInt64) -> InMemoryBatches {
     var rng = RNG(seed: seed)
@@ -83,6 +91,29 @@ func separableData(count: Int, seed: UInt64) -> InMemoryBatches {
     /// ≤ 16 · 2⁻²⁴ ≈ 1e-6 of the sum of their magnitudes); 1e-4 of the step leaves a hundredfold
     /// margin, while summing instead of averaging (a step 2–3× too long) or dropping a slice (a
     /// third to a half of it) is off by the step's own size.
+    @Test func monitorsAreEvaluatedAlongTheirOwnPath() throws {
+        let dir = temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let config = ModelConfig(classes: 2, inputSize: 8)
+        var rng = RNG(seed: 1)
+        var options = TrainingOptions(epochs: 2, outputDirectory: dir)
+        options.learningRate = 0.05
+        let info = CheckpointInfo(arch: "twopath", config: config, dataset: "synthetic", mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25])
+        let trainer = Trainer(model: TwoPathRegression(config, &rng), info: info, options: options, progress: ProgressReporter(output: { _ in }))
+        let test = separableData(count: 32, seed: 3)
+        try trainer.fit(train: separableData(count: 64, seed: 2), test: test,
+                        monitors: [Monitor(name: "other", data: test, context: ForwardContext(training: false, path: 1)),
+                                   Monitor(name: "same", data: test)])
+        for record in trainer.history {
+            let accuracy = try #require(record.testAccuracy)
+            #expect(accuracy > 0.9)
+            #expect(record.metrics["same_acc"] == accuracy)
+            #expect(abs(record.metrics["other_acc"]! - (1 - accuracy)) < 1e-12)
+        }
+        let header = try String(contentsOfFile: dir + "/history.csv", encoding: .utf8).split(separator: "\n")[0]
+        #expect(header.hasSuffix(",images_per_s,other_acc,same_acc"))
+    }
+
     @Test(arguments: [2, 3]) func microBatchesTakeTheWholeBatchStep(_ slices: Int) throws {
         func step(_ microBatches: Int) throws -> (before: [Float], after: [Float]) {
             let dir = temporaryDirectory()

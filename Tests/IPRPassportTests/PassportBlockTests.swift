@@ -169,7 +169,7 @@ func checkGradients(_ inputs: [Tensor], eps: Float = 1e-3, tolerance: Double = 3
         }
         #expect(block.signAccuracy(of: noGrad { block.scale() }) == 1)
         #expect(metrics["sign_acc"] == 1)
-        #expect((metrics["public_acc"] ?? 0) > 0.9)
+        #expect((metrics["train_public_acc"] ?? 0) > 0.9)
         let publicLogits = noGrad { model(images, ForwardContext(training: false, path: 0)) }
         let accuracy = Double(zip(publicLogits.argmax(axis: 1), labels).filter { $0 == $1 }.count) / 32
         #expect(accuracy > 0.9, "public path in evaluation mode with its own statistics")

@@ -227,6 +227,7 @@ import Testing
         #expect(trained.status == 0, "\(trained.stderr)")
         let history = try String(contentsOfFile: v3 + "/history.csv", encoding: .utf8)
         #expect(history.hasPrefix("epoch,") && history.split(separator: "\n")[0].hasSuffix(",trigger_acc"))
+        #expect(history.split(separator: "\n")[0].contains(",passport_acc,"))   // the passport path beside the public test_acc
         let plainRun = try iprtool(["train", "--epochs", "1", "--seed", "2", "--out", plain, "--quiet"] + small)
         #expect(plainRun.status == 0, "\(plainRun.stderr)")
         let released = dir + "/v3-public.safetensors"

@@ -29,7 +29,10 @@ extension IPRTool {
             --scheme v3 is v2 with every batch extended by --trigger-batch images of --trigger-set (cycled, \
             through both paths), so that ownership can also be shown from predictions alone \
             (`iprtool verify --trigger-set`); --scheme backdoor adds the trigger set to a plain model. \
-            history.csv then logs trigger_acc, the trigger-set accuracy after each epoch.
+            history.csv then logs trigger_acc, the trigger-set accuracy after each epoch. \
+            With v2 and v3, test_acc is the public path's (what `iprtool release` ships, and what picks \
+            best.safetensors), passport_acc the passport path's on the same test images; train_acc is the \
+            passport path's on the training batches, train_public_acc the public path's.
 
             Started by mpirun, training is data-parallel over the ranks: each takes its slice of every global \
             batch of --batch-size, gradients are averaged in one allreduce per step, rank 0 alone writes.

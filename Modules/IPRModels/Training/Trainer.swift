@@ -85,8 +85,7 @@ public final class Trainer {
     /// Each monitor is evaluated after every epoch like the test set, its accuracy logged as the
     /// metric `NAME_acc` (e.g. `trigger_acc`, a watermark's trigger-set accuracy).
     @discardableResult
-    public func fit(train: any BatchSource, test: (any BatchSource)?,
-                    monitors: [(name: String, data: any BatchSource)] = []) throws -> TrainingOutcome {
+    public func fit(train: any BatchSource, test: (any BatchSource)?, monitors: [Monitor] = []) throws -> TrainingOutcome {
         try FileManager.default.createDirectory(atPath: options.outputDirectory, withIntermediateDirectories: true)
         var start = 0
         if options.resume { start = try restore() }
@@ -103,7 +102,7 @@ public final class Trainer {
             history.append(record)
             info.epoch = epoch
             guard writes else { continue }   // the other ranks go on to the next epoch's first allreduce
-            for m in monitors { record.metrics[m.name + "_acc"] = try Evaluation.run(model, on: m.data).accuracy }
+            for m in monitors { record.metrics[m.name + "_acc"] = try Evaluation.run(model, on: m.data, context: m.context).accuracy }
             history[history.count - 1] = record
             if let acc = record.testAccuracy, acc >= info.bestAccuracy || epoch == 0 {
                 info.bestAccuracy = acc

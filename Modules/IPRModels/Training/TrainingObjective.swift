@@ -41,3 +41,15 @@ public struct Evaluation: Sendable, Equatable, Codable {
         return Evaluation(loss: n > 0 ? loss / Double(n) : .nan, accuracy: n > 0 ? Double(correct) / Double(n) : .nan, samples: n)
     }
 }
+
+/// Data evaluated after every epoch beside the test set, along `context`; `Trainer` logs its
+/// accuracy as `NAME_acc` (a trigger set's, or the test set's through a passport path).
+public struct Monitor {
+    public var name: String
+    public var data: any BatchSource
+    public var context: ForwardContext
+
+    public init(name: String, data: any BatchSource, context: ForwardContext = .eval) {
+        self.name = name; self.data = data; self.context = context
+    }
+}
